@@ -1,0 +1,111 @@
+// The relay's configuration contract. Two parts:
+// - RelaySettings: relay.yaml, written by people (documented key by key in docs/relay-config.md);
+// - WebhookSet: the webhooks the relay serves, produced by the operator's build (from the cluster, or
+//   from manifest files in standalone mode) with Secrets already resolved.
+// The relay only ever sees these two shapes; it never imports the operator.
+import { isIP } from "node:net";
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** `host:port`, `[v6]:port` or `:port`; port 0 asks the OS for a free one (tests). */
+export const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, "must be host:port, e.g. 0.0.0.0:2525")
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 0-65535");
+
+export function parseListen(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(":");
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  return { host: host === "" ? "0.0.0.0" : host, port: Number(address.slice(i + 1)) };
+}
+
+/** An IPv4 or IPv6 network in CIDR notation (a bare address means a single host). */
+export const cidr = z.string().refine((s) => {
+  const [addr = "", bits, ...rest] = s.split("/");
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}, "must be an IP network in CIDR notation, e.g. 10.0.0.0/8 or fd00::/8");
+
+const domainName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, "must be a domain name")
+  .transform((d) => d.toLowerCase());
+
+const tlsFiles = z.strictObject({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+});
+
+export const inboundSettings = z.strictObject({
+  listen: listenAddress.default("0.0.0.0:2525"),
+  /** Name announced in the greeting and in the `Received` trace; defaults to the machine's name. */
+  hostname: z.string().min(1).default(() => hostname()),
+  domains: z.array(domainName).default([]),
+  maxMessageBytes: z.int().min(1024).max(1024 ** 3).default(26_214_400),
+  maxRecipients: z.int().min(1).max(10_000).default(100),
+  /** Longest line accepted in a message, in bytes without CRLF (RFC 5321 says 998; real mail is sloppier). */
+  maxLineBytes: z.int().min(998).max(1_048_576).default(10_000),
+  /** Largest header section accepted, in bytes. */
+  maxHeaderBytes: z.int().min(1024).max(16_777_216).default(262_144),
+  maxConnections: z.int().min(1).max(100_000).default(500),
+  socketTimeoutSeconds: z.int().min(5).max(3600).default(60),
+  /** Certificate for STARTTLS; without it the listener offers no TLS. */
+  tls: tlsFiles.nullable().default(null),
+});
+
+export const relaySettings = z.strictObject({
+  serverComposition: z.string().min(1).max(255).default("default"),
+  inbound: inboundSettings.prefault({}),
+  spool: z.strictObject({ dir: z.string().min(1).default("/var/lib/mailhook") }).prefault({}),
+  metrics: z.strictObject({ listen: listenAddress.default("0.0.0.0:9464") }).prefault({}),
+  endpoints: z
+    .strictObject({
+      /** Extra CA bundle (PEM) trusted for webhook endpoints, in addition to the system's. */
+      caFile: z.string().min(1).nullable().default(null),
+      /** Loopback, private and link-local endpoint addresses are refused unless listed here. */
+      allowNetworks: z.array(cidr).default([]),
+      /** Concurrent connections per endpoint origin. */
+      maxConnectionsPerOrigin: z.int().min(1).max(1024).default(32),
+      /** Largest response body read (and discarded) from an endpoint. */
+      maxResponseBytes: z.int().min(0).max(16_777_216).default(65_536),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).prefault({}),
+});
+
+export type RelaySettings = z.output<typeof relaySettings>;
+export type RelaySettingsInput = z.input<typeof relaySettings>;
+
+/** Credentials resolved from the webhook's Secrets. Never logged, never in status. */
+export const resolvedAuth = z.strictObject({
+  basic: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+  apiKey: z.string().optional(),
+  /** Standard Webhooks secrets (`whsec_…`); more than one during a key rotation: each signs. */
+  signingSecrets: z.array(z.string()).optional(),
+});
+export type ResolvedAuth = z.output<typeof resolvedAuth>;
+
+export const inboundWebhookConfig = z.strictObject({
+  /** `namespace/name`: the webhook's identity in the store, metrics and logs. */
+  key: z.string(),
+  namespace: z.string(),
+  /** metadata.name, sent as `filter`. */
+  name: z.string(),
+  endpoint: z.url({ protocol: /^https$/ }),
+  conditions: z.array(z.strictObject({ header: z.string(), pattern: z.string() })).min(1),
+  contentType: z.enum(["multipart", "json"]),
+  auth: resolvedAuth,
+  retry: z.strictObject({ intervalSeconds: z.int(), periodDays: z.int() }),
+  timeoutSeconds: z.int(),
+  suspended: z.boolean(),
+});
+export type InboundWebhookConfig = z.output<typeof inboundWebhookConfig>;
+
+/** What the operator's build hands the relay: every valid webhook, sorted by key. */
+export const webhookSet = z.strictObject({
+  inbound: z.array(inboundWebhookConfig),
+});
+export type WebhookSet = z.output<typeof webhookSet>;
