@@ -1,0 +1,122 @@
+// Every metric the relay exports, in one place (documented in docs/metrics.md). Names follow
+// mailhook_<noun>_<unit>; labels are bounded: a webhook's namespace/name, an outcome or a reason,
+// never a recipient, an address or a URL.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface PendingSource {
+  /** Pending jobs per webhook key, with the first-seen time (ms) of the oldest. */
+  pendingByWebhook(): Map<string, { pending: number; oldestFirstSeenAt: number }>;
+}
+
+export type RefusalReason =
+  | "unknown_domain"
+  | "invalid_recipient"
+  | "no_webhook"
+  | "suspended"
+  | "too_large"
+  | "too_many_recipients"
+  | "header_too_large"
+  | "line_too_long"
+  | "malformed"
+  | "spool_error";
+
+export type PostOutcome = "success" | "retry" | "gone" | "gave_up";
+
+export function createRelayMetrics(pending: () => PendingSource | undefined, now: () => number = Date.now) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "mailhook_process_" });
+  const registers = [registry];
+
+  const pendingSnapshot = () => pending()?.pendingByWebhook() ?? new Map();
+
+  return {
+    registry,
+    mailsReceived: new Counter({
+      name: "mailhook_inbound_mails_received_total",
+      help: "Inbound mails accepted with 250 (committed to the spool).",
+      registers,
+    }),
+    mailsRefused: new Counter({
+      name: "mailhook_inbound_mails_refused_total",
+      help: "Inbound mails or recipients refused in the SMTP session, by reason.",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    jobsCreated: new Counter({
+      name: "mailhook_inbound_jobs_created_total",
+      help: "Delivery jobs created (one per matching webhook and envelope recipient).",
+      labelNames: ["webhook"] as const,
+      registers,
+    }),
+    posts: new Counter({
+      name: "mailhook_inbound_posts_total",
+      help: "Inbound webhook POST attempts by webhook and outcome (success, retry, gone, gave_up).",
+      labelNames: ["webhook", "outcome"] as const,
+      registers,
+    }),
+    postDuration: new Histogram({
+      name: "mailhook_inbound_post_duration_seconds",
+      help: "Duration of one inbound webhook POST, connect to response.",
+      labelNames: ["webhook"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    deliveryLatency: new Histogram({
+      name: "mailhook_inbound_delivery_latency_seconds",
+      help: "Time from SMTP acceptance to the endpoint's 2xx, retries included.",
+      labelNames: ["webhook"] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600, 86400],
+      registers,
+    }),
+    gaveUp: new Counter({
+      name: "mailhook_inbound_gave_up_total",
+      help: "Inbound deliveries given up (retry period exceeded, 410 Gone, unreadable), by reason.",
+      labelNames: ["webhook", "reason"] as const,
+      registers,
+    }),
+    quarantined: new Counter({
+      name: "mailhook_spool_quarantined_total",
+      help: "Spool items that could not be read and were moved to quarantine (never deleted).",
+      registers,
+    }),
+    configReloads: new Counter({
+      name: "mailhook_config_reloads_total",
+      help: "Webhook configuration loads by outcome (applied, unchanged, failed).",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    invalidWebhooks: new Gauge({
+      name: "mailhook_webhooks_invalid",
+      help: "Webhook resources skipped because they are invalid (see their status or the relay log).",
+      registers,
+    }),
+    activeWebhooks: new Gauge({
+      name: "mailhook_webhooks_active",
+      help: "Inbound webhooks currently matched against mail (valid and not suspended).",
+      registers,
+    }),
+    pendingJobs: new Gauge({
+      name: "mailhook_inbound_pending_jobs",
+      help: "Inbound deliveries waiting in the spool, per webhook.",
+      labelNames: ["webhook"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [webhook, p] of pendingSnapshot()) this.set({ webhook }, p.pending);
+      },
+    }),
+    oldestPending: new Gauge({
+      name: "mailhook_inbound_oldest_pending_seconds",
+      help: "Age of the oldest inbound delivery waiting in the spool, per webhook.",
+      labelNames: ["webhook"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const t = now();
+        for (const [webhook, p] of pendingSnapshot()) this.set({ webhook }, Math.max(0, (t - p.oldestFirstSeenAt) / 1000));
+      },
+    }),
+  };
+}
+
+export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
