@@ -44,7 +44,7 @@ export const inboundSettings = z.strictObject({
   /** Name announced in the greeting and in the `Received` trace; defaults to the machine's name. */
   hostname: z.string().min(1).default(() => hostname()),
   domains: z.array(domainName).default([]),
-  maxMessageBytes: z.int().min(1024).max(1024 ** 3).default(26_214_400),
+  maxMessageBytes: z.int().min(1024).max(512 * 1024 ** 2).default(26_214_400),
   maxRecipients: z.int().min(1).max(10_000).default(100),
   /** Longest line accepted in a message, in bytes without CRLF (RFC 5321 says 998; real mail is sloppier). */
   maxLineBytes: z.int().min(998).max(1_048_576).default(10_000),

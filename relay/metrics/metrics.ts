@@ -27,7 +27,7 @@ export function createRelayMetrics(pending: () => PendingSource | undefined, now
   collectDefaultMetrics({ register: registry, prefix: "mailhook_process_" });
   const registers = [registry];
 
-  const pendingSnapshot = () => pending()?.pendingByWebhook() ?? new Map();
+  const pendingSnapshot = (): ReturnType<PendingSource["pendingByWebhook"]> => pending()?.pendingByWebhook() ?? new Map<string, { pending: number; oldestFirstSeenAt: number }>();
 
   return {
     registry,
@@ -40,6 +40,11 @@ export function createRelayMetrics(pending: () => PendingSource | undefined, now
       name: "mailhook_inbound_mails_refused_total",
       help: "Inbound mails or recipients refused in the SMTP session, by reason.",
       labelNames: ["reason"] as const,
+      registers,
+    }),
+    recipientsUnmatched: new Counter({
+      name: "mailhook_inbound_recipients_unmatched_total",
+      help: "Recipients of accepted mails that no webhook matched (other recipients of the same mail did).",
       registers,
     }),
     jobsCreated: new Counter({

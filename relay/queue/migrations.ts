@@ -1,0 +1,164 @@
+// The spool's schema, as an append-only list of migrations. `schema_migrations` records each one
+// applied, so a later mailhook (outbound jobs, the event outbox) appends version 2, 3, … and every
+// existing spool upgrades in place on open. Never edit a migration that has shipped; add one.
+//
+// Tables of the inbound side are all named `inbound_*`. Times are milliseconds since the epoch.
+import type { DatabaseSync } from "node:sqlite";
+import { SpoolError, describe } from "./errors.ts";
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "inbound spool",
+    sql: `
+      -- One row per accepted mail. Small rows: the body lives in inbound_bodies so that scanning jobs
+      -- with their message metadata never pages through message bodies.
+      CREATE TABLE inbound_messages (
+        id TEXT PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        envelope_from TEXT NOT NULL,
+        recipients TEXT NOT NULL,          -- JSON array: every envelope recipient of the mail
+        remote_address TEXT NOT NULL,
+        size INTEGER NOT NULL,             -- bytes of raw
+        sha256 BLOB NOT NULL               -- of raw, checked on every read
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE inbound_bodies (
+        message_id TEXT PRIMARY KEY REFERENCES inbound_messages(id) ON DELETE CASCADE,
+        raw BLOB NOT NULL
+      ) STRICT;
+
+      -- One row per (matching webhook x envelope recipient). seq is the creation order; AUTOINCREMENT so
+      -- it never reuses the number of a deleted job. id is the stable webhook-id header.
+      CREATE TABLE inbound_jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        message_id TEXT NOT NULL REFERENCES inbound_messages(id),
+        webhook_key TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        first_seen_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT
+      ) STRICT;
+      -- Due jobs are read per webhook, so a suspended webhook's backlog is never scanned.
+      CREATE INDEX inbound_jobs_by_webhook_due ON inbound_jobs (webhook_key, next_attempt_at);
+      CREATE INDEX inbound_jobs_by_webhook_age ON inbound_jobs (webhook_key, first_seen_at);
+      CREATE INDEX inbound_jobs_by_message ON inbound_jobs (message_id);
+
+      -- Jobs given up (period over, 410 Gone): kept with the message's metadata; the body is dropped
+      -- with the message once its last job has left. Not unique on id: recording a give-up never fails.
+      CREATE TABLE inbound_dead_jobs (
+        id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        webhook_key TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_seen_at INTEGER NOT NULL,
+        last_error TEXT,
+        received_at INTEGER,
+        envelope_from TEXT,
+        remote_address TEXT,
+        reason TEXT NOT NULL,
+        given_up_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- Unreadable mail (checksum mismatch, missing body or row, undecodable metadata) and its jobs,
+      -- moved here whole, never deleted. Deliberately not STRICT and untyped where copied: evidence
+      -- from a damaged row must be storable whatever it holds.
+      CREATE TABLE inbound_quarantined_messages (
+        id, received_at, envelope_from, recipients, remote_address, size, sha256, raw,
+        reason TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+      );
+      CREATE TABLE inbound_quarantined_jobs (
+        seq, id, message_id, webhook_key, recipient, attempts, first_seen_at, next_attempt_at, last_error,
+        reason TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+      );
+
+      -- Counters kept by triggers, in the same transaction as the rows they count, so that metrics and
+      -- status never run count(*) over millions of rows.
+      CREATE TABLE inbound_pending (
+        webhook_key TEXT PRIMARY KEY,
+        jobs INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE TRIGGER inbound_pending_add AFTER INSERT ON inbound_jobs BEGIN
+        INSERT INTO inbound_pending (webhook_key, jobs) VALUES (NEW.webhook_key, 1)
+          ON CONFLICT (webhook_key) DO UPDATE SET jobs = jobs + 1;
+      END;
+      CREATE TRIGGER inbound_pending_remove AFTER DELETE ON inbound_jobs BEGIN
+        UPDATE inbound_pending SET jobs = jobs - 1 WHERE webhook_key = OLD.webhook_key;
+        DELETE FROM inbound_pending WHERE webhook_key = OLD.webhook_key AND jobs <= 0;
+      END;
+      CREATE TRIGGER inbound_jobs_keep_webhook BEFORE UPDATE OF webhook_key ON inbound_jobs BEGIN
+        SELECT RAISE(ABORT, 'inbound_jobs.webhook_key is immutable (inbound_pending counts by it)');
+      END;
+
+      CREATE TABLE inbound_totals (
+        name TEXT PRIMARY KEY,
+        n INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO inbound_totals (name, n) VALUES ('messages', 0), ('dead_jobs', 0), ('quarantined_jobs', 0);
+      CREATE TRIGGER inbound_totals_message_add AFTER INSERT ON inbound_messages BEGIN
+        UPDATE inbound_totals SET n = n + 1 WHERE name = 'messages';
+      END;
+      CREATE TRIGGER inbound_totals_message_remove AFTER DELETE ON inbound_messages BEGIN
+        UPDATE inbound_totals SET n = n - 1 WHERE name = 'messages';
+      END;
+      CREATE TRIGGER inbound_totals_dead_add AFTER INSERT ON inbound_dead_jobs BEGIN
+        UPDATE inbound_totals SET n = n + 1 WHERE name = 'dead_jobs';
+      END;
+      CREATE TRIGGER inbound_totals_dead_remove AFTER DELETE ON inbound_dead_jobs BEGIN
+        UPDATE inbound_totals SET n = n - 1 WHERE name = 'dead_jobs';
+      END;
+      CREATE TRIGGER inbound_totals_quarantined_add AFTER INSERT ON inbound_quarantined_jobs BEGIN
+        UPDATE inbound_totals SET n = n + 1 WHERE name = 'quarantined_jobs';
+      END;
+      CREATE TRIGGER inbound_totals_quarantined_remove AFTER DELETE ON inbound_quarantined_jobs BEGIN
+        UPDATE inbound_totals SET n = n - 1 WHERE name = 'quarantined_jobs';
+      END;
+    `,
+  },
+];
+
+/** Brings the database to the latest version, one transaction per migration. */
+export function migrate(db: DatabaseSync, now: number): { from: number; to: number } {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const row = db.prepare("SELECT max(version) AS version FROM schema_migrations").get();
+  const from = typeof row?.version === "number" ? row.version : 0;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (from > latest) {
+    throw new SpoolError(
+      "SPOOL_SCHEMA_TOO_NEW",
+      `spool schema is version ${from} but this mailhook knows up to ${latest}; refusing to open it (downgrades are not supported)`,
+    );
+  }
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      db.exec(m.sql);
+      record.run(m.version, m.name, now);
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw new SpoolError("SPOOL_MIGRATION_FAILED", `spool migration ${m.version} (${m.name}) failed: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  return { from, to: latest };
+}

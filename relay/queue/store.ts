@@ -1,0 +1,562 @@
+// The durable spool: accepted inbound mail, its delivery jobs and their retry schedule, in one SQLite
+// database (node:sqlite, synchronous). The relay answers `250` only after `accept()` resolved, and a
+// restart resumes every job exactly where it was: attempts, next attempt and first-seen time are columns.
+//
+// Writes are group-committed: every write (accept and the delivery outcomes) is queued, and the queue
+// is committed as ONE transaction on the next `setImmediate` (or after `groupCommitDelayMs`). Each write
+// runs in its own SAVEPOINT inside it, so one bad write fails alone; a failed COMMIT fails them all.
+// A promise settles only after COMMIT returned, which with synchronous=FULL means the WAL was fsynced.
+// The commit blocks the event loop for one fsync per group, not one per mail.
+//
+// One process owns a spool (the database is opened with an exclusive lock). That is why claims are
+// in-memory leases: `claimDue` hands a job out once; it is handed out again only after its outcome was
+// committed (reschedule) or `release` was called, or after a restart (a crash mid-post redelivers it:
+// delivery is at-least-once, and the job id is the receiver's de-duplication key).
+import { createHash } from "node:crypto";
+import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
+import { openDatabaseFile, syncDirectory } from "./database-file.ts";
+import type { SpoolLog } from "./database-file.ts";
+import { SpoolError, describe } from "./errors.ts";
+import { migrate } from "./migrations.ts";
+
+export type { SpoolLog } from "./database-file.ts";
+
+export interface SpoolOptions {
+  /**
+   * How long a write waits for others to share its transaction. 0 (the default) commits on the next
+   * `setImmediate`: everything that arrived in the same turn of the event loop shares one fsync,
+   * without adding latency. A few milliseconds trade latency for fewer fsyncs on slow disks.
+   */
+  readonly groupCommitDelayMs?: number;
+  /** Where the spool reports quarantines. Defaults to one JSON line on stderr. */
+  readonly log?: SpoolLog;
+  /** Clock for the spool's own timestamps (give-up, quarantine, migrations). */
+  readonly now?: () => number;
+}
+
+export interface InboundJobInput {
+  /** Stable across retries: it is the `webhook-id` header. See `newJobId()`. */
+  readonly id: string;
+  readonly webhookKey: string;
+  /** The envelope recipient this post is for. */
+  readonly recipient: string;
+}
+
+export interface InboundMessageInput {
+  readonly id: string;
+  /** Also each job's first-seen time and first attempt time. */
+  readonly receivedAt: number;
+  readonly envelopeFrom: string;
+  readonly recipients: readonly string[];
+  readonly remoteAddress: string;
+  readonly raw: Uint8Array;
+  /** At least one: mail that matches no webhook is refused, never spooled. */
+  readonly jobs: readonly InboundJobInput[];
+}
+
+export interface InboundMessageMeta {
+  readonly id: string;
+  readonly receivedAt: number;
+  readonly envelopeFrom: string;
+  readonly recipients: readonly string[];
+  readonly remoteAddress: string;
+  /** Bytes of the raw mail. */
+  readonly size: number;
+}
+
+export interface InboundJob {
+  readonly id: string;
+  /** Creation order. */
+  readonly seq: number;
+  readonly messageId: string;
+  readonly webhookKey: string;
+  readonly recipient: string;
+  readonly attempts: number;
+  readonly firstSeenAt: number;
+  readonly nextAttemptAt: number;
+  readonly lastError: string | null;
+  readonly message: InboundMessageMeta;
+}
+
+/** Which webhooks' jobs to consider; both may be given. */
+export interface DueFilter {
+  /** Skip these (suspended, or at their concurrency limit). */
+  readonly excludeWebhookKeys?: ReadonlySet<string>;
+  /** Only these (e.g. the webhooks currently configured). */
+  readonly onlyWebhookKeys?: ReadonlySet<string>;
+}
+
+export type ReadMessageResult =
+  | { readonly kind: "ok"; readonly raw: Buffer }
+  /** The mail could not be read intact; it and all its jobs were moved to quarantine. */
+  | { readonly kind: "quarantined"; readonly reason: string; readonly jobIds: readonly string[] };
+
+export interface Reschedule {
+  readonly at: number;
+  /** Attempts made so far, including the one that just failed. */
+  readonly attempts: number;
+  readonly lastError: string;
+}
+
+export interface WebhookBacklog {
+  readonly pending: number;
+  readonly oldestFirstSeenAt: number;
+}
+
+export interface SpoolCounts {
+  readonly messages: number;
+  readonly pendingJobs: number;
+  readonly deadJobs: number;
+  readonly quarantinedJobs: number;
+}
+
+/** Error texts and give-up reasons are kept this long at most (they may quote an endpoint's answer). */
+const MAX_REASON_CHARS = 2048;
+
+const SQL = {
+  begin: "BEGIN IMMEDIATE",
+  commit: "COMMIT",
+  rollback: "ROLLBACK",
+  savepoint: "SAVEPOINT write",
+  releaseSavepoint: "RELEASE write",
+  rollbackToSavepoint: "ROLLBACK TO write",
+  insertMessage: `INSERT INTO inbound_messages (id, received_at, envelope_from, recipients, remote_address, size, sha256)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  insertBody: "INSERT INTO inbound_bodies (message_id, raw) VALUES (?, ?)",
+  insertJob: `INSERT INTO inbound_jobs (id, message_id, webhook_key, recipient, first_seen_at, next_attempt_at)
+    VALUES (?, ?, ?, ?, ?, ?)`,
+  webhookKeys: "SELECT webhook_key FROM inbound_pending",
+  dueForWebhook: `SELECT j.seq, j.id, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at,
+      j.next_attempt_at, j.last_error, m.id AS m_id, m.received_at, m.envelope_from, m.recipients,
+      m.remote_address, m.size
+    FROM inbound_jobs j LEFT JOIN inbound_messages m ON m.id = j.message_id
+    WHERE j.webhook_key = ? AND j.next_attempt_at <= ?
+    ORDER BY j.next_attempt_at, j.seq`,
+  nextForWebhook: `SELECT id, next_attempt_at FROM inbound_jobs WHERE webhook_key = ?
+    ORDER BY next_attempt_at, seq`,
+  readMessage: `SELECT m.sha256, b.raw FROM inbound_messages m LEFT JOIN inbound_bodies b ON b.message_id = m.id
+    WHERE m.id = ?`,
+  reschedule: "UPDATE inbound_jobs SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+  deleteJob: "DELETE FROM inbound_jobs WHERE id = ? RETURNING message_id",
+  deleteMessageIfDone: `DELETE FROM inbound_messages
+    WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM inbound_jobs WHERE message_id = ?1)`,
+  recordDead: `INSERT INTO inbound_dead_jobs (id, seq, message_id, webhook_key, recipient, attempts, first_seen_at,
+      last_error, received_at, envelope_from, remote_address, reason, given_up_at)
+    SELECT j.id, j.seq, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at, j.last_error,
+      m.received_at, m.envelope_from, m.remote_address, ?, ?
+    FROM inbound_jobs j LEFT JOIN inbound_messages m ON m.id = j.message_id WHERE j.id = ?`,
+  quarantineJobs: `INSERT INTO inbound_quarantined_jobs (seq, id, message_id, webhook_key, recipient, attempts,
+      first_seen_at, next_attempt_at, last_error, reason, quarantined_at)
+    SELECT seq, id, message_id, webhook_key, recipient, attempts, first_seen_at, next_attempt_at, last_error, ?, ?
+    FROM inbound_jobs WHERE message_id = ? ORDER BY seq`,
+  quarantineMessage: `INSERT INTO inbound_quarantined_messages (id, received_at, envelope_from, recipients,
+      remote_address, size, sha256, raw, reason, quarantined_at)
+    SELECT m.id, m.received_at, m.envelope_from, m.recipients, m.remote_address, m.size, m.sha256, b.raw, ?, ?
+    FROM inbound_messages m LEFT JOIN inbound_bodies b ON b.message_id = m.id WHERE m.id = ?`,
+  quarantineMissingMessage: "INSERT INTO inbound_quarantined_messages (id, reason, quarantined_at) VALUES (?, ?, ?)",
+  deleteMessageJobs: "DELETE FROM inbound_jobs WHERE message_id = ? RETURNING id",
+  deleteMessage: "DELETE FROM inbound_messages WHERE id = ?",
+  pendingByWebhook: `SELECT p.webhook_key, p.jobs,
+      (SELECT min(j.first_seen_at) FROM inbound_jobs j WHERE j.webhook_key = p.webhook_key) AS oldest
+    FROM inbound_pending p ORDER BY p.webhook_key`,
+  totals: "SELECT name, n FROM inbound_totals",
+  pendingTotal: "SELECT coalesce(sum(jobs), 0) AS n FROM inbound_pending",
+} as const;
+
+type Statements = { readonly [K in keyof typeof SQL]: StatementSync };
+
+interface QueuedWrite {
+  apply(): void;
+  settle(error: SpoolError | undefined): void;
+}
+
+export class Spool {
+  readonly #db: DatabaseSync;
+  readonly #sql: Statements;
+  readonly #log: SpoolLog;
+  readonly #now: () => number;
+  readonly #groupCommitDelayMs: number;
+  /** Jobs handed out by claimDue and not yet settled. */
+  readonly #leases = new Set<string>();
+  #queue: QueuedWrite[] = [];
+  #cancelFlush: (() => void) | undefined;
+  #closed = false;
+  #transactions = 0;
+
+  /**
+   * Opens the spool in `dir` (created 0700 if missing), bringing its schema up to date. A corrupt
+   * database is moved to `dir/quarantine/<time>/` and a fresh one started (see database-file.ts).
+   * Throws a SpoolError: SPOOL_LOCKED, SPOOL_OPEN_FAILED, SPOOL_SCHEMA_TOO_NEW, SPOOL_MIGRATION_FAILED.
+   */
+  static open(dir: string, options: SpoolOptions = {}): Spool {
+    const log = options.log ?? logToStderr;
+    const now = options.now ?? Date.now;
+    const db = openDatabaseFile(dir, log, now());
+    try {
+      migrate(db, now());
+      // The database and WAL files exist now; make their directory entries durable before any `250`.
+      syncDirectory(dir);
+      return new Spool(db, log, now, options.groupCommitDelayMs ?? 0);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  private constructor(db: DatabaseSync, log: SpoolLog, now: () => number, groupCommitDelayMs: number) {
+    this.#db = db;
+    this.#log = log;
+    this.#now = now;
+    this.#groupCommitDelayMs = groupCommitDelayMs;
+    const statements: Partial<Record<keyof typeof SQL, StatementSync>> = {};
+    for (const [name, sql] of Object.entries(SQL)) statements[name as keyof typeof SQL] = db.prepare(sql);
+    this.#sql = statements as Statements;
+  }
+
+  /** Write transactions committed since open: accept groups, outcome groups and quarantines. */
+  get transactionCount(): number {
+    return this.#transactions;
+  }
+
+  /**
+   * Stores a mail and its jobs. Resolves once they are committed to disk, so the SMTP side may then
+   * answer `250`; rejects with a SpoolError (SPOOL_WRITE_FAILED, SPOOL_INVALID_INPUT, SPOOL_CLOSED),
+   * after which nothing of this mail is stored and the SMTP side answers `4xx`.
+   */
+  accept(message: InboundMessageInput): Promise<void> {
+    const problem = invalidMessage(message);
+    if (problem !== undefined) {
+      return Promise.reject(new SpoolError("SPOOL_INVALID_INPUT", `cannot spool message ${String(message.id)}: ${problem}`));
+    }
+    // Hashed when handed over, so a buffer changed afterwards is caught by readMessage.
+    const digest = sha256(message.raw);
+    const recipients = JSON.stringify(message.recipients);
+    const { id, receivedAt, envelopeFrom, remoteAddress, raw, jobs } = message;
+    return this.#write(() => {
+      this.#sql.insertMessage.run(id, receivedAt, envelopeFrom, recipients, remoteAddress, raw.byteLength, digest);
+      this.#sql.insertBody.run(id, raw);
+      for (const job of jobs) this.#sql.insertJob.run(job.id, id, job.webhookKey, job.recipient, receivedAt, receivedAt);
+    });
+  }
+
+  /**
+   * Up to `limit` jobs due at `now` (next attempt ≤ now), earliest first, with their mail's metadata
+   * but not its body; each is leased until its outcome is committed or it is released. Reads a bounded
+   * number of rows per webhook, never the backlog. Jobs whose mail metadata cannot be read are
+   * quarantined (with their mail) and left out.
+   */
+  claimDue(now: number, limit: number, filter: DueFilter = {}): InboundJob[] {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new SpoolError("SPOOL_INVALID_INPUT", `claimDue limit must be a positive integer, got ${limit}`);
+    const found: InboundJob[] = [];
+    const unreadable = new Map<string, string>();
+    for (const key of this.#webhookKeys(filter)) {
+      let taken = 0;
+      for (const row of this.#sql.dueForWebhook.iterate(key, now)) {
+        if (this.#leases.has(String(row.id))) continue;
+        const job = decodeDueRow(row);
+        if (typeof job === "string") {
+          unreadable.set(String(row.message_id), job);
+          continue;
+        }
+        found.push(job);
+        if (++taken === limit) break;
+      }
+    }
+    for (const [messageId, reason] of unreadable) this.#quarantine(messageId, reason);
+    const claimed = found
+      .filter((job) => !unreadable.has(job.messageId))
+      .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.seq - b.seq)
+      .slice(0, limit);
+    for (const job of claimed) this.#leases.add(job.id);
+    return claimed;
+  }
+
+  /** When the earliest unleased job becomes due (possibly in the past), or undefined if none is pending. */
+  nextDueAt(filter: DueFilter = {}): number | undefined {
+    this.#assertOpen();
+    let earliest: number | undefined;
+    for (const key of this.#webhookKeys(filter)) {
+      for (const row of this.#sql.nextForWebhook.iterate(key)) {
+        if (this.#leases.has(String(row.id))) continue;
+        const at = Number(row.next_attempt_at);
+        if (earliest === undefined || at < earliest) earliest = at;
+        break;
+      }
+    }
+    return earliest;
+  }
+
+  /** Gives a claimed job back without an outcome (shutdown, webhook gone mid-post): it stays as it was. */
+  release(jobId: string): void {
+    this.#leases.delete(jobId);
+  }
+
+  /**
+   * The raw mail, checked against its stored SHA-256. If the row or body is missing or the checksum does
+   * not match, the mail and all its jobs are moved to quarantine (never deleted) and that is returned.
+   */
+  readMessage(messageId: string): ReadMessageResult {
+    this.#assertOpen();
+    const row = this.#sql.readMessage.get(messageId);
+    let reason: string;
+    if (row === undefined) {
+      reason = "message row missing";
+    } else if (!(row.raw instanceof Uint8Array)) {
+      reason = "message body missing";
+    } else {
+      const raw = Buffer.from(row.raw.buffer, row.raw.byteOffset, row.raw.byteLength);
+      if (row.sha256 instanceof Uint8Array && sha256(raw).equals(row.sha256)) return { kind: "ok", raw };
+      reason = "checksum mismatch";
+    }
+    return { kind: "quarantined", reason, jobIds: this.#quarantine(messageId, reason) };
+  }
+
+  /**
+   * The post succeeded: the job is removed, and its mail with it when no job is left. Resolves true
+   * once committed, false if the job no longer exists (e.g. quarantined meanwhile).
+   */
+  delivered(jobId: string): Promise<boolean> {
+    return this.#write(() => this.#removeJob(jobId), jobId);
+  }
+
+  /** The post failed and will be retried at `at` (see schedule.ts). The lease ends when committed. */
+  reschedule(jobId: string, next: Reschedule): Promise<boolean> {
+    if (!Number.isSafeInteger(next.at) || !Number.isSafeInteger(next.attempts) || next.attempts < 0) {
+      return Promise.reject(new SpoolError("SPOOL_INVALID_INPUT", `cannot reschedule job ${jobId}: at and attempts must be integers`));
+    }
+    const lastError = clip(next.lastError);
+    return this.#write(() => Number(this.#sql.reschedule.run(next.at, next.attempts, lastError, jobId).changes) > 0, jobId);
+  }
+
+  /**
+   * The job will never be posted (period over, 410 Gone, webhook removed): it moves to
+   * `inbound_dead_jobs` with the reason and its mail's metadata; the mail's body is dropped with the
+   * mail once no job is left, like `delivered`. Resolves false if the job no longer exists.
+   */
+  giveUp(jobId: string, reason: string): Promise<boolean> {
+    const at = this.#now();
+    const why = clip(reason);
+    return this.#write(() => Number(this.#sql.recordDead.run(why, at, jobId).changes) > 0 && this.#removeJob(jobId), jobId);
+  }
+
+  /** Pending jobs per webhook and the first-seen time of the oldest; from counters, not a scan. */
+  pendingByWebhook(): Map<string, WebhookBacklog> {
+    this.#assertOpen();
+    const result = new Map<string, WebhookBacklog>();
+    for (const row of this.#sql.pendingByWebhook.iterate()) {
+      result.set(String(row.webhook_key), { pending: Number(row.jobs), oldestFirstSeenAt: Number(row.oldest) });
+    }
+    return result;
+  }
+
+  counts(): SpoolCounts {
+    this.#assertOpen();
+    const totals = new Map(this.#sql.totals.all().map((r) => [String(r.name), Number(r.n)]));
+    return {
+      messages: totals.get("messages") ?? 0,
+      pendingJobs: Number(this.#sql.pendingTotal.get()?.n ?? 0),
+      deadJobs: totals.get("dead_jobs") ?? 0,
+      quarantinedJobs: totals.get("quarantined_jobs") ?? 0,
+    };
+  }
+
+  /** Commits the writes still queued (their promises resolve), then closes the database. */
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SpoolError("SPOOL_CLOSED", "the spool is closed");
+  }
+
+  #webhookKeys(filter: DueFilter): string[] {
+    const { excludeWebhookKeys: exclude, onlyWebhookKeys: only } = filter;
+    return this.#sql.webhookKeys
+      .all()
+      .map((r) => String(r.webhook_key))
+      .filter((key) => !exclude?.has(key) && (only === undefined || only.has(key)));
+  }
+
+  /** Queues a write for the next group commit; `leased` is released when it settles. */
+  #write<T>(apply: () => T, leased?: string): Promise<T> {
+    if (this.#closed) return Promise.reject(new SpoolError("SPOOL_CLOSED", "the spool is closed"));
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    let result: T;
+    this.#queue.push({
+      apply: () => {
+        result = apply();
+      },
+      settle: (error) => {
+        if (leased !== undefined) this.#leases.delete(leased);
+        if (error === undefined) resolve(result);
+        else reject(error);
+      },
+    });
+    if (this.#cancelFlush === undefined) {
+      const run = (): void => this.#flush();
+      if (this.#groupCommitDelayMs > 0) {
+        const timer = setTimeout(run, this.#groupCommitDelayMs);
+        this.#cancelFlush = () => clearTimeout(timer);
+      } else {
+        const immediate = setImmediate(run);
+        this.#cancelFlush = () => clearImmediate(immediate);
+      }
+    }
+    return promise;
+  }
+
+  /** Commits every queued write in one transaction, each in its own savepoint, then settles them. */
+  #flush(): void {
+    this.#cancelFlush?.();
+    this.#cancelFlush = undefined;
+    const writes = this.#queue;
+    this.#queue = [];
+    if (writes.length === 0) return;
+    const failed = new Map<QueuedWrite, SpoolError>();
+    let groupError: SpoolError | undefined;
+    try {
+      this.#sql.begin.run();
+      for (const write of writes) {
+        this.#sql.savepoint.run();
+        try {
+          write.apply();
+          this.#sql.releaseSavepoint.run();
+        } catch (error) {
+          // Some errors (disk full, I/O) make SQLite roll the whole transaction back: then all fail.
+          if (!this.#db.isTransaction) throw error;
+          this.#sql.rollbackToSavepoint.run();
+          this.#sql.releaseSavepoint.run();
+          failed.set(write, writeFailed(error));
+        }
+      }
+      this.#sql.commit.run();
+      this.#transactions++;
+    } catch (error) {
+      groupError = writeFailed(error);
+      this.#rollbackQuietly(groupError);
+    }
+    for (const write of writes) write.settle(groupError ?? failed.get(write));
+  }
+
+  /** A synchronous transaction of its own (quarantine); throws SPOOL_WRITE_FAILED. */
+  #transaction<T>(body: () => T): T {
+    try {
+      this.#sql.begin.run();
+      const result = body();
+      this.#sql.commit.run();
+      this.#transactions++;
+      return result;
+    } catch (error) {
+      const failure = writeFailed(error);
+      this.#rollbackQuietly(failure);
+      throw failure;
+    }
+  }
+
+  #rollbackQuietly(cause: SpoolError): void {
+    if (!this.#db.isTransaction) return;
+    try {
+      this.#sql.rollback.run();
+    } catch (error) {
+      this.#log("error", "spool rollback failed after a failed write", { cause: cause.message, error: describe(error) });
+    }
+  }
+
+  #removeJob(jobId: string): boolean {
+    const row = this.#sql.deleteJob.get(jobId);
+    if (row === undefined) return false;
+    this.#sql.deleteMessageIfDone.run(row.message_id ?? null);
+    return true;
+  }
+
+  /** Moves a mail (whatever is left of it) and all its jobs to quarantine; returns the job ids moved. */
+  #quarantine(messageId: string, reason: string): string[] {
+    const at = this.#now();
+    const jobIds = this.#transaction(() => {
+      this.#sql.quarantineJobs.run(reason, at, messageId);
+      const ids = this.#sql.deleteMessageJobs.all(messageId).map((r) => String(r.id));
+      const copied = Number(this.#sql.quarantineMessage.run(reason, at, messageId).changes) > 0;
+      if (copied) this.#sql.deleteMessage.run(messageId);
+      else if (ids.length > 0) this.#sql.quarantineMissingMessage.run(messageId, reason, at);
+      return ids;
+    });
+    for (const id of jobIds) this.#leases.delete(id);
+    if (jobIds.length > 0) {
+      this.#log("error", "spooled mail is unreadable; moved it and its jobs to quarantine", { messageId, reason, jobs: jobIds.length });
+    }
+    return jobIds;
+  }
+}
+
+function sha256(data: Uint8Array): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+function clip(text: string): string {
+  return text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS - 1)}…`;
+}
+
+function writeFailed(error: unknown): SpoolError {
+  return new SpoolError("SPOOL_WRITE_FAILED", `spool write failed: ${describe(error)}`, { cause: error });
+}
+
+function logToStderr(level: string, msg: string, fields: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ level, component: "spool", msg, ...fields })}\n`);
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+/** Why a message cannot be spooled, or undefined. */
+function invalidMessage(m: InboundMessageInput): string | undefined {
+  if (!isText(m.id)) return "id must be a non-empty string";
+  if (!Number.isSafeInteger(m.receivedAt)) return "receivedAt must be an integer (ms since the epoch)";
+  if (typeof m.envelopeFrom !== "string" || typeof m.remoteAddress !== "string") return "envelopeFrom and remoteAddress must be strings";
+  if (!Array.isArray(m.recipients) || !m.recipients.every(isText)) return "recipients must be non-empty strings";
+  if (!(m.raw instanceof Uint8Array)) return "raw must be a Buffer";
+  if (m.jobs.length === 0) return "a message needs at least one job";
+  const ids = new Set<string>();
+  for (const job of m.jobs) {
+    if (!isText(job.id) || !isText(job.webhookKey) || !isText(job.recipient)) return "job id, webhookKey and recipient must be non-empty strings";
+    if (ids.has(job.id)) return `job id ${job.id} appears twice`;
+    ids.add(job.id);
+  }
+  return undefined;
+}
+
+/** A due row as a job, or why its mail's metadata cannot be read. */
+function decodeDueRow(row: Record<string, SQLOutputValue>): InboundJob | string {
+  if (row.m_id === null) return "message row missing";
+  let recipients: unknown;
+  try {
+    recipients = JSON.parse(String(row.recipients));
+  } catch {
+    return "message recipients unreadable";
+  }
+  if (!Array.isArray(recipients) || !recipients.every((r) => typeof r === "string")) return "message recipients unreadable";
+  const messageId = String(row.message_id);
+  return {
+    id: String(row.id),
+    seq: Number(row.seq),
+    messageId,
+    webhookKey: String(row.webhook_key),
+    recipient: String(row.recipient),
+    attempts: Number(row.attempts),
+    firstSeenAt: Number(row.first_seen_at),
+    nextAttemptAt: Number(row.next_attempt_at),
+    lastError: typeof row.last_error === "string" ? row.last_error : null,
+    message: {
+      id: messageId,
+      receivedAt: Number(row.received_at),
+      envelopeFrom: String(row.envelope_from),
+      recipients,
+      remoteAddress: String(row.remote_address),
+      size: Number(row.size),
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// The relay process, wired: SMTP in → match → spool (250 only after commit) → delivery worker → HTTP,
+// with metrics and probes. The webhook configuration arrives through `applyWebhooks` (from the
+// operator's rendered config, or from manifests in standalone mode) and can change at any time
+// without dropping SMTP sessions or queued deliveries.
+import type { InboundWebhookConfig, RelaySettings, WebhookSet } from "./config/schema.ts";
+import { parseListen } from "./config/schema.ts";
+import { WebhookHttpClient } from "./deliver/http-client.ts";
+import { InboundDeliveryWorker } from "./deliver/inbound-worker.ts";
+import type { Logger } from "./log.ts";
+import { compileMatchers, matchMessage, recipientMayMatch, type Matchers, type MatcherError } from "./match/conditions.ts";
+import { parseHeaderBlock } from "./match/header-block.ts";
+import { startProbeServer, type ProbeServer } from "./metrics/http-server.ts";
+import { createRelayMetrics, type RelayMetrics } from "./metrics/metrics.ts";
+import { newJobId, newMessageId } from "./queue/ids.ts";
+import { Spool } from "./queue/store.ts";
+import { startInboundListener, type InboundHandler, type InboundListener, type ReceivedMail, type ReceiveResult } from "./smtp-in/listener.ts";
+import { replies } from "./smtp-in/replies.ts";
+import { MAX_RECEIVED_HEADER_BYTES } from "./smtp-in/trace-header.ts";
+
+export interface RelayOptions {
+  readonly logger: Logger;
+  readonly now?: () => number;
+  /** How long stop() lets SMTP transactions in progress finish. */
+  readonly closeGraceMs?: number;
+}
+
+export class Relay {
+  readonly settings: RelaySettings;
+  readonly metrics: RelayMetrics;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #closeGraceMs: number | undefined;
+  #spool: Spool | undefined;
+  #client: WebhookHttpClient | undefined;
+  #worker: InboundDeliveryWorker | undefined;
+  #listener: InboundListener | undefined;
+  #probes: ProbeServer | undefined;
+  #webhooks: ReadonlyMap<string, InboundWebhookConfig> = new Map();
+  #matchers: Matchers = compileMatchers([]).matchers;
+  #configured = false;
+
+  private constructor(settings: RelaySettings, options: RelayOptions) {
+    this.settings = settings;
+    this.#log = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#closeGraceMs = options.closeGraceMs;
+    this.metrics = createRelayMetrics(() => this.#spool, this.#now);
+  }
+
+  /** Opens the spool, starts delivering what it holds, then listens for SMTP and probes. */
+  static async start(settings: RelaySettings, options: RelayOptions): Promise<Relay> {
+    const relay = new Relay(settings, options);
+    try {
+      await relay.#start();
+    } catch (err) {
+      await relay.stop();
+      throw err;
+    }
+    return relay;
+  }
+
+  async #start(): Promise<void> {
+    const { settings } = this;
+    this.#probes = await startProbeServer(parseListen(settings.metrics.listen), this.metrics.registry, () => this.#readiness());
+    this.#spool = Spool.open(settings.spool.dir, {
+      now: this.#now,
+      log: (level, msg, fields) => this.#log[level](msg, { component: "spool", ...fields }),
+    });
+    this.#client = new WebhookHttpClient(settings.endpoints);
+    const client = this.#client;
+    this.#worker = new InboundDeliveryWorker({
+      spool: this.#spool,
+      client: () => client,
+      webhooks: () => this.#webhooks,
+      serverComposition: settings.serverComposition,
+      metrics: this.metrics,
+      logger: this.#log.child({ component: "deliver" }),
+      concurrency: settings.endpoints.maxConnectionsPerOrigin * 4,
+      perWebhookConcurrency: settings.endpoints.maxConnectionsPerOrigin,
+      now: this.#now,
+    });
+    this.#listener = await startInboundListener(settings.inbound, this.#inboundHandler(), this.#log);
+    this.#log.info("relay started", {
+      smtp: `${this.#listener.address.address}:${this.#listener.address.port}`,
+      metrics: this.metricsPort,
+      spool: settings.spool.dir,
+      domains: settings.inbound.domains,
+    });
+  }
+
+  get smtpPort(): number {
+    if (!this.#listener) throw new Error("relay not started");
+    return this.#listener.address.port;
+  }
+
+  get metricsPort(): number {
+    if (!this.#probes) throw new Error("relay not started");
+    return this.#probes.port;
+  }
+
+  /**
+   * Swaps in a new webhook configuration. Patterns are compiled here once; a webhook whose pattern
+   * does not compile is left out of matching (its queued deliveries still go out) and reported.
+   */
+  applyWebhooks(set: WebhookSet): { errors: MatcherError[] } {
+    const { matchers, errors } = compileMatchers(set.inbound);
+    for (const e of errors) this.#log.error("webhook left out of matching", { webhook: e.key, field: e.path, error: e.message });
+    this.#matchers = matchers;
+    this.#webhooks = new Map(set.inbound.map((w) => [w.key, w]));
+    this.#configured = true;
+    this.metrics.activeWebhooks.set(matchers.webhooks.filter((w) => !w.suspended).length);
+    this.#worker?.wake();
+    return { errors };
+  }
+
+  /** Graceful: no new mail, SMTP transactions in progress finish, posts in flight finish, spool closed. */
+  async stop(): Promise<void> {
+    await this.#listener?.close(this.#closeGraceMs);
+    await this.#worker?.stop();
+    await this.#client?.close();
+    this.#spool?.close();
+    await this.#probes?.close();
+    this.#listener = this.#worker = this.#client = this.#spool = undefined;
+  }
+
+  #readiness(): { ready: boolean; reason?: string } {
+    if (!this.#listener || !this.#spool) return { ready: false, reason: "starting" };
+    if (!this.#configured) return { ready: false, reason: "no webhook configuration loaded yet" };
+    return { ready: true };
+  }
+
+  #inboundHandler(): InboundHandler {
+    return {
+      checkRecipient: (address) => recipientMayMatch(this.#matchers, address),
+      receive: (mail) => this.#receive(mail),
+      refused: (event) => this.metrics.mailsRefused.inc({ reason: event.reason }),
+    };
+  }
+
+  async #receive(mail: ReceivedMail): Promise<ReceiveResult> {
+    const spool = this.#spool;
+    if (!spool) return { accepted: false, ...replies.localError() };
+    // The listener already enforced maxHeaderBytes on the sender's headers; our Received line is extra.
+    const headers = parseHeaderBlock(mail.raw, this.settings.inbound.maxHeaderBytes + MAX_RECEIVED_HEADER_BYTES);
+    const match = matchMessage(this.#matchers, headers, mail.recipients);
+    if (match.deliveries.length === 0) {
+      return { accepted: false, ...(match.suspendedMatches > 0 ? replies.suspended() : replies.noWebhook()) };
+    }
+    if (match.unmatchedRecipients.length > 0) {
+      // SMTP cannot refuse one recipient after DATA; the others matched, so the mail is accepted and
+      // these recipients are counted (docs/inbound.md explains why this beats bouncing everyone).
+      this.metrics.recipientsUnmatched.inc(match.unmatchedRecipients.length);
+      this.#log.warn("accepted mail has recipients no webhook matched", { unmatched: match.unmatchedRecipients.length });
+    }
+    const id = newMessageId();
+    const jobs = match.deliveries.map((d) => ({ id: newJobId(), webhookKey: d.webhookKey, recipient: d.recipient }));
+    await spool.accept({
+      id,
+      receivedAt: this.#now(),
+      envelopeFrom: mail.envelopeFrom,
+      recipients: mail.recipients,
+      remoteAddress: mail.remoteAddress,
+      raw: mail.raw,
+      jobs,
+    });
+    this.metrics.mailsReceived.inc();
+    for (const job of jobs) this.metrics.jobsCreated.inc({ webhook: job.webhookKey });
+    this.#worker?.wake();
+    return { accepted: true, queueId: id };
+  }
+}
