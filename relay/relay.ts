@@ -63,6 +63,7 @@ export class Relay {
     const { settings } = this;
     this.#probes = await startProbeServer(parseListen(settings.metrics.listen), this.metrics.registry, () => this.#readiness());
     this.#spool = Spool.open(settings.spool.dir, {
+      groupCommitDelayMs: settings.spool.commitDelayMs,
       now: this.#now,
       log: (level, msg, fields) => this.#log[level](msg, { component: "spool", ...fields }),
     });
@@ -79,6 +80,7 @@ export class Relay {
       perWebhookConcurrency: settings.endpoints.maxConnectionsPerOrigin,
       now: this.#now,
     });
+    this.#worker.rescan(); // whatever the spool held at start-up
     this.#listener = await startInboundListener(settings.inbound, this.#inboundHandler(), this.#log);
     this.#log.info("relay started", {
       smtp: `${this.#listener.address.address}:${this.#listener.address.port}`,
@@ -102,14 +104,14 @@ export class Relay {
    * Swaps in a new webhook configuration. Patterns are compiled here once; a webhook whose pattern
    * does not compile is left out of matching (its queued deliveries still go out) and reported.
    */
-  applyWebhooks(set: WebhookSet): { errors: MatcherError[] } {
+  applyWebhooks(set: Pick<WebhookSet, "inbound">): { errors: MatcherError[] } {
     const { matchers, errors } = compileMatchers(set.inbound);
     for (const e of errors) this.#log.error("webhook left out of matching", { webhook: e.key, field: e.path, error: e.message });
     this.#matchers = matchers;
     this.#webhooks = new Map(set.inbound.map((w) => [w.key, w]));
     this.#configured = true;
     this.metrics.activeWebhooks.set(matchers.webhooks.filter((w) => !w.suspended).length);
-    this.#worker?.wake();
+    this.#worker?.rescan();
     return { errors };
   }
 
@@ -152,20 +154,19 @@ export class Relay {
       this.metrics.recipientsUnmatched.inc(match.unmatchedRecipients.length);
       this.#log.warn("accepted mail has recipients no webhook matched", { unmatched: match.unmatchedRecipients.length });
     }
-    const id = newMessageId();
-    const jobs = match.deliveries.map((d) => ({ id: newJobId(), webhookKey: d.webhookKey, recipient: d.recipient }));
-    await spool.accept({
-      id,
+    const message = {
+      id: newMessageId(),
       receivedAt: this.#now(),
       envelopeFrom: mail.envelopeFrom,
       recipients: mail.recipients,
       remoteAddress: mail.remoteAddress,
-      raw: mail.raw,
-      jobs,
-    });
+      size: mail.raw.byteLength,
+    };
+    const jobs = match.deliveries.map((d) => ({ id: newJobId(), webhookKey: d.webhookKey, recipient: d.recipient }));
+    await spool.accept({ ...message, raw: mail.raw, jobs });
     this.metrics.mailsReceived.inc();
     for (const job of jobs) this.metrics.jobsCreated.inc({ webhook: job.webhookKey });
-    this.#worker?.wake();
-    return { accepted: true, queueId: id };
+    this.#worker?.offer({ message, raw: mail.raw, jobs });
+    return { accepted: true, queueId: message.id };
   }
 }

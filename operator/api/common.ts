@@ -1,4 +1,4 @@
-// Building blocks shared by the mailhook.dev kinds (InboundWebhook now, EventWebhook next): object
+// Building blocks shared by the mailhook.dev kinds (InboundWebhook, EventWebhook): object
 // metadata, Secret references, the https endpoint, and the status both kinds report.
 // These zod schemas are the single source: the TypeScript types come from them, the CRDs are generated
 // from them (operator/api/crd.ts), and `mailhook validate` checks manifests with them.

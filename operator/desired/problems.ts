@@ -23,7 +23,7 @@ export interface SourcedObject {
  * - Unreadable: a path could not be read.
  * - InvalidManifest: not a Kubernetes object (YAML error, no kind, unknown mailhook.dev kind), or a Secret
  *   the API server would reject.
- * - InvalidSpec: a webhook fails the schema (the CRD, or checks the operator adds such as RE2 syntax).
+ * - InvalidSpec: a webhook fails the schema (the CRD, or checks the operator adds: RE2 syntax, a known time zone).
  * - SecretNotFound: a referenced Secret or key does not exist (or the Secret is itself invalid).
  * - InvalidSecret: the referenced value is unusable (e.g. a signing secret that is not `whsec_…`).
  * - Duplicate: a second object with the same kind and namespace/name; the first one wins.

@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { isTimeZone } from "../events/local-time.ts";
 
 /** `host:port`, `[v6]:port` or `:port`; port 0 asks the OS for a free one (tests). */
 export const listenAddress = z
@@ -59,7 +60,16 @@ export const inboundSettings = z.strictObject({
 export const relaySettings = z.strictObject({
   serverComposition: z.string().min(1).max(255).default("default"),
   inbound: inboundSettings.prefault({}),
-  spool: z.strictObject({ dir: z.string().min(1).default("/var/lib/mailhook") }).prefault({}),
+  spool: z
+    .strictObject({
+      dir: z.string().min(1).default("/var/lib/mailhook"),
+      /**
+       * How long an accepted mail waits for others to share its fsync before `250`. A few ms lets the
+       * mails of concurrent SMTP sessions share one commit; 0 commits each event-loop turn.
+       */
+      commitDelayMs: z.int().min(0).max(100).default(3),
+    })
+    .prefault({}),
   metrics: z.strictObject({ listen: listenAddress.default("0.0.0.0:9464") }).prefault({}),
   endpoints: z
     .strictObject({
@@ -104,8 +114,31 @@ export const inboundWebhookConfig = z.strictObject({
 });
 export type InboundWebhookConfig = z.output<typeof inboundWebhookConfig>;
 
+export const eventWebhookConfig = z.strictObject({
+  /** `namespace/name`: the webhook's identity in the store, metrics and logs. */
+  key: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  endpoint: z.url({ protocol: /^https$/ }),
+  /** Which groups it receives: bounces (`bounced`), deliveries (`queued`, `succeeded`, `failed`, `deferred`). */
+  events: z.strictObject({ bounces: z.boolean(), deliveries: z.boolean() }),
+  version: z.enum(["1", "2"]),
+  contentType: z.enum(["form", "json"]),
+  /** Checked here too: an unknown zone would make every batch of this webhook unrenderable. */
+  timeZone: z.string().refine(isTimeZone, "must be an IANA time zone"),
+  auth: resolvedAuth,
+  batch: z.strictObject({ intervalSeconds: z.int().min(1), maxEvents: z.int().min(1) }),
+  /** A failed batch is retried until this long after it was formed. */
+  retry: z.strictObject({ maxAgeHours: z.int().min(1) }),
+  timeoutSeconds: z.int(),
+});
+export type EventWebhookConfig = z.output<typeof eventWebhookConfig>;
+
 /** What the operator's build hands the relay: every valid webhook, sorted by key. */
 export const webhookSet = z.strictObject({
   inbound: z.array(inboundWebhookConfig),
+  /** Defaults to none, so a set written before EventWebhooks existed still parses. */
+  event: z.array(eventWebhookConfig).default([]),
 });
 export type WebhookSet = z.output<typeof webhookSet>;
+export type WebhookSetInput = z.input<typeof webhookSet>;

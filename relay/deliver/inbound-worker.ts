@@ -1,6 +1,8 @@
-// The inbound delivery loop: claims due jobs from the spool, posts each to its webhook and commits the
-// outcome. It never holds the backlog in memory: it asks the spool for at most as many jobs as it has
-// free slots, and sleeps until the spool's next due time (or until woken by a new accept).
+// The inbound delivery loop: posts each job to its webhook and commits the outcome. A mail just accepted
+// is handed over in memory and posted at once (no query, no read back); everything else — retries,
+// jobs that found no free slot, the backlog after a restart or a resumption — is claimed from the
+// spool, at most as many jobs as there are free slots, so the backlog never sits in memory. Between
+// claims the loop sleeps until the spool's next due time.
 //
 // Which webhooks are served is read from the live configuration at every claim and every attempt, so
 // a reload (new endpoint, rotated Secret, suspension) applies to jobs already waiting. Jobs whose
@@ -33,14 +35,34 @@ export interface InboundWorkerOptions {
 
 // A safety net under the spool's own next-due time: the loop looks again at least this often.
 const MAX_SLEEP_MS = 30_000;
+// Fresh mail waiting in memory for a free slot; past these bounds it waits in the spool instead (and
+// is claimed from there), so memory stays bounded however fast mail arrives.
+const READY_MAX_JOBS = 1024;
+const READY_MAX_BYTES = 64 * 1024 * 1024;
+
+/** A mail just committed to the spool, handed to the worker in memory (see offer). */
+export interface AcceptedMail {
+  readonly message: InboundJob["message"];
+  readonly raw: Buffer;
+  readonly jobs: readonly { readonly id: string; readonly webhookKey: string; readonly recipient: string }[];
+}
 
 export class InboundDeliveryWorker {
   readonly #o: InboundWorkerOptions;
   readonly #now: () => number;
   readonly #inFlightByWebhook = new Map<string, number>();
   readonly #parsed = new Map<string, { mail: Promise<ParsedMail>; users: number }>();
+  /** Fresh jobs already leased, waiting for a slot, in arrival order. */
+  #ready: { job: InboundJob; raw: Buffer }[] = [];
+  #readyBytes = 0;
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
+  #wakeAt = Infinity;
+  /**
+   * Whether the spool may hold due jobs nobody has claimed. While false the loop makes no query: new
+   * mail arrives through offer(), and the timer is armed for the earliest future attempt.
+   */
+  #backlog = true;
   #stopping = false;
   #drained: (() => void) | undefined;
 
@@ -49,12 +71,80 @@ export class InboundDeliveryWorker {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Looks for due work now: after an accept, a reload, or a finished attempt. */
-  wake(): void {
+  /** Looks at the spool again: at start-up and after a configuration change (a resumed webhook). */
+  rescan(): void {
+    this.#backlog = true;
+    this.#pump();
+  }
+
+  /**
+   * The fast path for a mail just accepted: its jobs start at once from memory (no query, no read
+   * back) when their webhook is served and has a free slot; the others wait in the spool.
+   */
+  offer(mail: AcceptedMail): void {
     if (this.#stopping) return;
     const webhooks = this.#o.webhooks();
+    for (const job of mail.jobs) {
+      const hook = webhooks.get(job.webhookKey);
+      if (hook === undefined || hook.suspended || !this.#o.spool.claim(job.id)) {
+        this.#backlog = true;
+        continue;
+      }
+      const fresh: InboundJob = {
+        ...job,
+        seq: 0,
+        messageId: mail.message.id,
+        attempts: 0,
+        firstSeenAt: mail.message.receivedAt,
+        nextAttemptAt: mail.message.receivedAt,
+        lastError: null,
+        message: mail.message,
+      };
+      if (this.#hasRoom(job.webhookKey)) {
+        this.#start(fresh, mail.raw);
+      } else if (this.#ready.length < READY_MAX_JOBS && this.#readyBytes + mail.raw.byteLength <= READY_MAX_BYTES) {
+        this.#ready.push({ job: fresh, raw: mail.raw });
+        this.#readyBytes += mail.raw.byteLength;
+      } else {
+        this.#o.spool.release(job.id);
+        this.#backlog = true;
+      }
+    }
+  }
+
+  /** Starts waiting fresh jobs whose webhook has a free slot, oldest first. */
+  #startReady(): void {
+    for (let i = 0; i < this.#ready.length && this.#inFlight < this.#o.concurrency; ) {
+      const entry = this.#ready[i]!;
+      if (!this.#hasRoom(entry.job.webhookKey)) {
+        i++;
+        continue;
+      }
+      this.#ready.splice(i, 1);
+      this.#readyBytes -= entry.raw.byteLength;
+      this.#start(entry.job, entry.raw);
+    }
+  }
+
+  /** Stops claiming work and waits for the posts in flight to finish (each bounded by its timeout). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    for (const { job } of this.#ready) this.#o.spool.release(job.id);
+    this.#ready = [];
+    this.#readyBytes = 0;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+
+  #hasRoom(webhookKey: string): boolean {
+    return this.#inFlight < this.#o.concurrency && (this.#inFlightByWebhook.get(webhookKey) ?? 0) < this.#o.perWebhookConcurrency;
+  }
+
+  /** Claims due jobs while there are free slots and the spool may have some. */
+  #pump(): void {
+    if (this.#stopping || !this.#backlog) return;
     const serving = new Set<string>();
-    for (const [key, hook] of webhooks) if (!hook.suspended) serving.add(key);
+    for (const [key, hook] of this.#o.webhooks()) if (!hook.suspended) serving.add(key);
 
     while (this.#inFlight < this.#o.concurrency) {
       // Claim no more at once than the fullest serving webhook can still take, so no claim can push
@@ -68,64 +158,82 @@ export class InboundDeliveryWorker {
       const limit = Math.min(room, this.#o.concurrency - this.#inFlight);
       const jobs = this.#o.spool.claimDue(this.#now(), limit, { onlyWebhookKeys: serving, excludeWebhookKeys: full });
       for (const job of jobs) this.#start(job);
-      if (jobs.length < limit) break;
+      if (jobs.length < limit) {
+        // Every due job of a webhook with room is claimed; full webhooks get looked at again as
+        // their posts finish.
+        this.#backlog = full.size > 0;
+        break;
+      }
     }
-    this.#sleep(serving);
+    // With a backlog, finishing posts pump again; without one, sleep until the next due attempt.
+    if (!this.#backlog) this.#armTimer(this.#o.spool.nextDueAt({ onlyWebhookKeys: serving }) ?? Infinity, true);
   }
 
-  /** Stops claiming work and waits for the posts in flight to finish (each bounded by its timeout). */
-  async stop(): Promise<void> {
-    this.#stopping = true;
+  /** Wakes the loop at `at` (or earlier if already due sooner); `reset` replaces a later wake-up. */
+  #armTimer(at: number, reset: boolean): void {
+    if (!reset && at >= this.#wakeAt) return;
     clearTimeout(this.#timer);
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-  }
-
-  #sleep(serving: ReadonlySet<string>): void {
-    clearTimeout(this.#timer);
-    const next = this.#o.spool.nextDueAt({ onlyWebhookKeys: serving });
-    const delay = next === undefined ? MAX_SLEEP_MS : Math.min(MAX_SLEEP_MS, Math.max(0, next - this.#now()));
-    this.#timer = setTimeout(() => this.wake(), delay);
+    this.#wakeAt = Math.min(at, this.#now() + MAX_SLEEP_MS);
+    this.#timer = setTimeout(() => {
+      this.#wakeAt = Infinity;
+      this.rescan();
+    }, Math.max(0, this.#wakeAt - this.#now()));
     this.#timer.unref();
   }
 
-  #start(job: InboundJob): void {
+  #start(job: InboundJob, raw?: Buffer): void {
     this.#inFlight++;
     this.#inFlightByWebhook.set(job.webhookKey, (this.#inFlightByWebhook.get(job.webhookKey) ?? 0) + 1);
-    this.#attempt(job)
-      .catch((err: unknown) => {
-        // Only a failed spool write lands here; the job stays claimed-then-released for another try.
-        this.#o.logger.error("inbound delivery attempt could not be recorded", { job: job.id, webhook: job.webhookKey, err });
-        this.#o.spool.release(job.id);
-      })
+    // The slot is free once the post is answered; the outcome's commit goes on without holding it.
+    this.#attempt(job, raw)
+      .catch((err: unknown) => this.#o.logger.error("inbound delivery attempt failed", { job: job.id, webhook: job.webhookKey, err }))
       .finally(() => {
         this.#inFlight--;
         const left = (this.#inFlightByWebhook.get(job.webhookKey) ?? 1) - 1;
         if (left === 0) this.#inFlightByWebhook.delete(job.webhookKey);
         else this.#inFlightByWebhook.set(job.webhookKey, left);
-        if (this.#stopping && this.#inFlight === 0) this.#drained?.();
-        else this.wake();
+        if (this.#stopping) {
+          if (this.#inFlight === 0) this.#drained?.();
+          return;
+        }
+        this.#startReady();
+        this.#pump();
       });
   }
 
-  async #attempt(job: InboundJob): Promise<void> {
+  /** Commits an outcome in the background; if the write fails the job returns to the spool as it was. */
+  #record(job: InboundJob, write: Promise<boolean>): void {
+    write.catch((err: unknown) => {
+      this.#o.logger.error("inbound delivery outcome could not be recorded; the job will be tried again", { job: job.id, webhook: job.webhookKey, err });
+      this.#o.spool.release(job.id);
+      this.#backlog = true;
+    });
+  }
+
+  async #attempt(job: InboundJob, preloaded?: Buffer): Promise<void> {
     const { spool, metrics, logger } = this.#o;
     const hook = this.#o.webhooks().get(job.webhookKey);
     if (hook === undefined || hook.suspended) {
       spool.release(job.id);
+      this.#backlog = true;
       return;
     }
-    const read = spool.readMessage(job.messageId);
-    if (read.kind === "quarantined") {
-      metrics.quarantined.inc();
-      logger.error("inbound mail unreadable, moved to quarantine", { message: job.messageId, reason: read.reason, jobs: read.jobIds.length });
-      return;
+    let raw = preloaded;
+    if (raw === undefined) {
+      const read = spool.readMessage(job.messageId);
+      if (read.kind === "quarantined") {
+        metrics.quarantined.inc();
+        logger.error("inbound mail unreadable, moved to quarantine", { message: job.messageId, reason: read.reason, jobs: read.jobIds.length });
+        return;
+      }
+      raw = read.raw;
     }
 
     let mail: ParsedMail;
     try {
-      mail = await this.#parse(job.messageId, read.raw);
+      mail = await this.#parse(job.messageId, raw);
     } catch (err) {
-      await spool.giveUp(job.id, `mail could not be parsed: ${(err as Error).message}`);
+      this.#record(job, spool.giveUp(job.id, `mail could not be parsed: ${(err as Error).message}`));
       metrics.gaveUp.inc({ webhook: job.webhookKey, reason: "unparseable" });
       logger.error("inbound mail could not be parsed; delivery given up", { job: job.id, webhook: job.webhookKey, err });
       return;
@@ -154,13 +262,13 @@ export class InboundDeliveryWorker {
 
     switch (outcome.classification.kind) {
       case "ok":
-        await spool.delivered(job.id);
+        this.#record(job, spool.delivered(job.id));
         metrics.posts.inc({ webhook: hook.key, outcome: "success" });
         metrics.deliveryLatency.observe({ webhook: hook.key }, (this.#now() - job.firstSeenAt) / 1000);
         logger.debug("inbound mail posted", fields);
         return;
       case "gone":
-        await spool.giveUp(job.id, "endpoint answered 410 Gone");
+        this.#record(job, spool.giveUp(job.id, "endpoint answered 410 Gone"));
         metrics.posts.inc({ webhook: hook.key, outcome: "gone" });
         metrics.gaveUp.inc({ webhook: hook.key, reason: "gone" });
         logger.warn("endpoint answered 410 Gone; delivery stopped", fields);
@@ -169,11 +277,12 @@ export class InboundDeliveryWorker {
         const { reason, retryAfterMs } = outcome.classification;
         const next = nextInboundAttempt(hook.retry, { attempts, firstSeenAt: job.firstSeenAt }, this.#now(), retryAfterMs);
         if (next.kind === "retry") {
-          await spool.reschedule(job.id, { at: next.at, attempts, lastError: reason });
+          this.#record(job, spool.reschedule(job.id, { at: next.at, attempts, lastError: reason }));
+          this.#armTimer(next.at, false);
           metrics.posts.inc({ webhook: hook.key, outcome: "retry" });
           logger.warn("inbound post failed; will retry", { ...fields, reason, retryAt: new Date(next.at).toISOString() });
         } else {
-          await spool.giveUp(job.id, `${reason}; ${next.reason}`);
+          this.#record(job, spool.giveUp(job.id, `${reason}; ${next.reason}`));
           metrics.posts.inc({ webhook: hook.key, outcome: "gave_up" });
           metrics.gaveUp.inc({ webhook: hook.key, reason: "period_exceeded" });
           logger.error("inbound post failed; retry period over, delivery given up", { ...fields, reason: `${reason}; ${next.reason}` });

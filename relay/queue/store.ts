@@ -112,6 +112,8 @@ export interface SpoolCounts {
 
 /** Error texts and give-up reasons are kept this long at most (they may quote an endpoint's answer). */
 const MAX_REASON_CHARS = 2048;
+/** How long an outcome write waits for others to share its (unsynced) commit. */
+const OUTCOME_COMMIT_DELAY_MS = 10;
 
 const SQL = {
   begin: "BEGIN IMMEDIATE",
@@ -166,6 +168,8 @@ const SQL = {
 type Statements = { readonly [K in keyof typeof SQL]: StatementSync };
 
 interface QueuedWrite {
+  /** Must be on disk when it settles (an accept answers `250`); outcomes need not be. */
+  durable: boolean;
   apply(): void;
   settle(error: SpoolError | undefined): void;
 }
@@ -180,6 +184,9 @@ export class Spool {
   readonly #leases = new Set<string>();
   #queue: QueuedWrite[] = [];
   #cancelFlush: (() => void) | undefined;
+  /** Whether the pending flush is the prompt one (a durable write is queued). */
+  #flushIsPrompt = false;
+  #synchronous: "FULL" | "NORMAL" = "FULL";
   #closed = false;
   #transactions = 0;
 
@@ -232,7 +239,7 @@ export class Spool {
     const digest = sha256(message.raw);
     const recipients = JSON.stringify(message.recipients);
     const { id, receivedAt, envelopeFrom, remoteAddress, raw, jobs } = message;
-    return this.#write(() => {
+    return this.#write(true, () => {
       this.#sql.insertMessage.run(id, receivedAt, envelopeFrom, recipients, remoteAddress, raw.byteLength, digest);
       this.#sql.insertBody.run(id, raw);
       for (const job of jobs) this.#sql.insertJob.run(job.id, id, job.webhookKey, job.recipient, receivedAt, receivedAt);
@@ -287,6 +294,17 @@ export class Spool {
     return earliest;
   }
 
+  /**
+   * Leases one job known to be pending, without reading it: the delivery loop's fast path for a mail
+   * it was just handed in memory. False if the job is already leased.
+   */
+  claim(jobId: string): boolean {
+    this.#assertOpen();
+    if (this.#leases.has(jobId)) return false;
+    this.#leases.add(jobId);
+    return true;
+  }
+
   /** Gives a claimed job back without an outcome (shutdown, webhook gone mid-post): it stays as it was. */
   release(jobId: string): void {
     this.#leases.delete(jobId);
@@ -317,7 +335,7 @@ export class Spool {
    * once committed, false if the job no longer exists (e.g. quarantined meanwhile).
    */
   delivered(jobId: string): Promise<boolean> {
-    return this.#write(() => this.#removeJob(jobId), jobId);
+    return this.#write(false, () => this.#removeJob(jobId), jobId);
   }
 
   /** The post failed and will be retried at `at` (see schedule.ts). The lease ends when committed. */
@@ -326,7 +344,7 @@ export class Spool {
       return Promise.reject(new SpoolError("SPOOL_INVALID_INPUT", `cannot reschedule job ${jobId}: at and attempts must be integers`));
     }
     const lastError = clip(next.lastError);
-    return this.#write(() => Number(this.#sql.reschedule.run(next.at, next.attempts, lastError, jobId).changes) > 0, jobId);
+    return this.#write(false, () => Number(this.#sql.reschedule.run(next.at, next.attempts, lastError, jobId).changes) > 0, jobId);
   }
 
   /**
@@ -337,7 +355,7 @@ export class Spool {
   giveUp(jobId: string, reason: string): Promise<boolean> {
     const at = this.#now();
     const why = clip(reason);
-    return this.#write(() => Number(this.#sql.recordDead.run(why, at, jobId).changes) > 0 && this.#removeJob(jobId), jobId);
+    return this.#write(false, () => Number(this.#sql.recordDead.run(why, at, jobId).changes) > 0 && this.#removeJob(jobId), jobId);
   }
 
   /** Pending jobs per webhook and the first-seen time of the oldest; from counters, not a scan. */
@@ -381,12 +399,22 @@ export class Spool {
       .filter((key) => !exclude?.has(key) && (only === undefined || only.has(key)));
   }
 
-  /** Queues a write for the next group commit; `leased` is released when it settles. */
-  #write<T>(apply: () => T, leased?: string): Promise<T> {
+  /**
+   * Queues a write for the next group commit; `leased` is released when it settles.
+   *
+   * Durable writes (accepts) are committed on the next `setImmediate` (or after groupCommitDelayMs)
+   * with synchronous=FULL: the WAL is fsynced before they settle, because `250` promises the mail is
+   * on disk. Outcome writes (delivered, reschedule, give-up) wait up to OUTCOME_COMMIT_DELAY_MS for
+   * company and, when no accept shares their group, commit with synchronous=NORMAL: safe across a
+   * process crash, and after a power loss the worst case is a delivery repeated with the same
+   * webhook-id, which at-least-once delivery allows. This keeps fsyncs for what needs them.
+   */
+  #write<T>(durable: boolean, apply: () => T, leased?: string): Promise<T> {
     if (this.#closed) return Promise.reject(new SpoolError("SPOOL_CLOSED", "the spool is closed"));
     const { promise, resolve, reject } = Promise.withResolvers<T>();
     let result: T;
     this.#queue.push({
+      durable,
       apply: () => {
         result = apply();
       },
@@ -396,15 +424,17 @@ export class Spool {
         else reject(error);
       },
     });
-    if (this.#cancelFlush === undefined) {
-      const run = (): void => this.#flush();
-      if (this.#groupCommitDelayMs > 0) {
-        const timer = setTimeout(run, this.#groupCommitDelayMs);
-        this.#cancelFlush = () => clearTimeout(timer);
-      } else {
-        const immediate = setImmediate(run);
-        this.#cancelFlush = () => clearImmediate(immediate);
-      }
+    if (this.#cancelFlush !== undefined && (this.#flushIsPrompt || !durable)) return promise;
+    this.#cancelFlush?.();
+    const run = (): void => this.#flush();
+    const delay = durable ? this.#groupCommitDelayMs : OUTCOME_COMMIT_DELAY_MS;
+    this.#flushIsPrompt = durable;
+    if (delay > 0) {
+      const timer = setTimeout(run, delay);
+      this.#cancelFlush = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(run);
+      this.#cancelFlush = () => clearImmediate(immediate);
     }
     return promise;
   }
@@ -419,6 +449,11 @@ export class Spool {
     const failed = new Map<QueuedWrite, SpoolError>();
     let groupError: SpoolError | undefined;
     try {
+      const synchronous = writes.some((w) => w.durable) ? "FULL" : "NORMAL";
+      if (synchronous !== this.#synchronous) {
+        this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
+        this.#synchronous = synchronous;
+      }
       this.#sql.begin.run();
       for (const write of writes) {
         this.#sql.savepoint.run();

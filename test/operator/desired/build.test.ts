@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { webhookSet } from "../../../relay/config/schema.ts";
-import { build, type BuildResult } from "../../../operator/desired/build.ts";
+import { build, statusKey, type BuildResult } from "../../../operator/desired/build.ts";
 import { compareProblems, type SourcedObject } from "../../../operator/desired/problems.ts";
 import { parseManifests } from "../../../operator/manifests/parse.ts";
 
@@ -35,8 +35,8 @@ for (const name of cases) {
   });
 }
 
-test("the golden cases cover valid, invalid field, bad regex, missing secret, duplicate and mixed", () => {
-  assert.deepEqual(cases, ["bad-regex", "duplicate", "invalid-field", "missing-secret", "mixed", "valid"]);
+test("the golden cases cover valid, invalid field, bad regex, missing secret, duplicate, mixed, and valid and invalid EventWebhooks", () => {
+  assert.deepEqual(cases, ["bad-regex", "duplicate", "event-invalid", "event-valid", "invalid-field", "missing-secret", "mixed", "valid"]);
 });
 
 test("every build result is a valid relay WebhookSet", async () => {
@@ -84,7 +84,7 @@ test("objects read from the cluster (no file) are reported by kind and name", ()
     { reason: "InvalidSpec", message: "is not a valid RE2 regular expression: missing closing ): `(`", kind: "InboundWebhook", key: "ns/a", field: "spec.conditions[0].pattern" },
   ]);
   assert.deepEqual(webhooks.inbound, []);
-  assert.deepEqual(statuses.get("ns/a"), {
+  assert.deepEqual(statuses.get(statusKey("InboundWebhook", "ns/a")), {
     observedGeneration: 7,
     conditions: [
       { type: "Ready", status: "False", reason: "InvalidSpec", message: "spec.conditions[0].pattern: is not a valid RE2 regular expression: missing closing ): `(`", observedGeneration: 7 },
@@ -131,7 +131,51 @@ test("an unknown version of our kind is reported at apiVersion, a misspelt kind 
     [],
   );
   assert.deepEqual(problems.map((p) => [p.key, p.field, p.message]), [
-    ["default/a", "apiVersion", 'unsupported version "mailhook.dev/v1"; this mailhook serves InboundWebhook (mailhook.dev/v1alpha1)'],
-    ["default/b", "kind", 'unknown mailhook.dev kind "Inboundwebhook"; this mailhook serves InboundWebhook (mailhook.dev/v1alpha1)'],
+    ["default/a", "apiVersion", 'unsupported version "mailhook.dev/v1"; this mailhook serves EventWebhook and InboundWebhook (mailhook.dev/v1alpha1)'],
+    ["default/b", "kind", 'unknown mailhook.dev kind "Inboundwebhook"; this mailhook serves EventWebhook and InboundWebhook (mailhook.dev/v1alpha1)'],
   ]);
+});
+
+test("an EventWebhook read from the cluster gets its status under its own kind, beside an InboundWebhook of the same name", () => {
+  const metadata = { name: "a", namespace: "ns", generation: 4 };
+  const { problems, statuses, webhooks } = build(
+    [
+      { object: { apiVersion: "mailhook.dev/v1alpha1", kind: "EventWebhook", metadata, spec: { endpoint: "https://x.example/", version: "1", contentType: "json", timeZone: "UTC" } } },
+      { object: { apiVersion: "mailhook.dev/v1alpha1", kind: "InboundWebhook", metadata, spec: { endpoint: "https://x.example/", conditions: [{ header: "To", pattern: "." }] } } },
+    ],
+    [],
+  );
+  assert.deepEqual(problems, [{ reason: "InvalidSpec", message: 'contentType json needs version "2"', kind: "EventWebhook", key: "ns/a", field: "spec.contentType" }]);
+  assert.deepEqual(webhooks.event, []);
+  assert.equal(webhooks.inbound.length, 1);
+  assert.deepEqual([...statuses.keys()], ["EventWebhook/ns/a", "InboundWebhook/ns/a"]);
+  assert.equal(statuses.get(statusKey("EventWebhook", "ns/a"))?.conditions[0]?.message, 'spec.contentType: contentType json needs version "2"');
+  assert.equal(statuses.get(statusKey("InboundWebhook", "ns/a"))?.conditions[0]?.reason, "Ready");
+});
+
+test("an EventWebhook's relay configuration carries every setting, defaults filled in", () => {
+  const object = { apiVersion: "mailhook.dev/v1alpha1", kind: "EventWebhook", metadata: { name: "e" }, spec: { endpoint: "https://x.example/e", events: { deliveries: true }, version: "2", timeZone: "Asia/Tokyo" } };
+  assert.deepEqual(build([{ object }], []).webhooks.event, [
+    {
+      key: "default/e",
+      namespace: "default",
+      name: "e",
+      endpoint: "https://x.example/e",
+      events: { bounces: false, deliveries: true },
+      version: "2",
+      contentType: "form",
+      timeZone: "Asia/Tokyo",
+      auth: {},
+      batch: { intervalSeconds: 1, maxEvents: 100 },
+      retry: { maxAgeHours: 24 },
+      timeoutSeconds: 30,
+    },
+  ]);
+});
+
+test("the relay still takes a webhook set written before EventWebhooks existed, and refuses an unknown zone", () => {
+  assert.deepEqual(webhookSet.parse({ inbound: [] }), { inbound: [], event: [] });
+  const object = { apiVersion: "mailhook.dev/v1alpha1", kind: "EventWebhook", metadata: { name: "e" }, spec: { endpoint: "https://x.example/e", version: "2", timeZone: "UTC" } };
+  const [config] = build([{ object }], []).webhooks.event;
+  assert.equal(webhookSet.safeParse({ inbound: [], event: [{ ...config, timeZone: "Mars/Base" }] }).success, false);
 });

@@ -1,0 +1,59 @@
+// What the bench harness and its child processes (receiver, load client, naive baseline) say to each
+// other over the IPC channel. Times are `performance.timeOrigin + performance.now()` in every process,
+// so they compare across processes on one machine.
+
+export type MessageSize = "small" | "large";
+export type ConnectionMode = "reuse" | "per-connection";
+
+/** Every message carries `bench-<run>-<seq>` in its Subject (and Message-ID); the receiver finds it there. */
+export const tokenPattern = /bench-([a-z0-9]+)-(\d+)/;
+export const tokenFor = (run: string, seq: number): string => `bench-${run}-${seq}`;
+
+/** The load client's job, passed as its single argument (JSON). */
+export interface LoadJob {
+  run: string;
+  port: number;
+  size: MessageSize;
+  mode: ConnectionMode;
+  count: number;
+  concurrency: number;
+  /** Give up on a message whose SMTP exchange takes longer than this. */
+  messageTimeoutMs: number;
+  /** Start no message after this time (same clock as the reported times); the rest stay unsent. */
+  deadline: number;
+}
+
+/** Load client → harness, once, when every message was tried. Arrays are indexed by seq. */
+export interface LoadResult {
+  type: "load-result";
+  run: string;
+  /** When work on the message began: before `connect` in per-connection mode, before `MAIL FROM` otherwise;
+   * null when the deadline came first. */
+  starts: (number | null)[];
+  /** When the `250` for the message arrived; null when it was refused or failed. */
+  acks: (number | null)[];
+  failures: number;
+  /** The first failure, for the report (a server response or socket error). */
+  firstFailure: string | null;
+  /** The client's own CPU time while sending: a load generator starved of CPU limits the result. */
+  cpuSeconds: number;
+}
+
+/** Receiver → harness, batched: `[run, seq, receivedAt]` for each first receipt of a token. */
+export interface Receipts {
+  type: "receipts";
+  items: [string, number, number][];
+  /** The run of each post whose token had been seen already (at-least-once delivery), since the last batch. */
+  duplicates: string[];
+  /** Posts without a token, since the last batch. */
+  unknown: number;
+}
+
+export interface Ready {
+  type: "ready";
+  port: number;
+}
+
+export function isMessage<T extends { type: string }>(value: unknown, type: T["type"]): value is T {
+  return typeof value === "object" && value !== null && (value as { type?: unknown }).type === type;
+}

@@ -1,0 +1,216 @@
+// Pure arithmetic and formatting for the bench report: no I/O here, so it is unit-tested directly.
+import type { ConnectionMode, MessageSize } from "./protocol.ts";
+
+export type SystemName = "mailhook" | "baseline";
+
+export interface ScenarioKey {
+  size: MessageSize;
+  mode: ConnectionMode;
+}
+
+/** What one run of one system in one scenario produced, before summarising. */
+export interface ScenarioRaw extends ScenarioKey {
+  system: SystemName;
+  count: number;
+  concurrency: number;
+  /** Per seq: send start, and receipt at the endpoint (null if it never arrived). */
+  starts: (number | null)[];
+  /** Per seq: when the client got `250` (null if refused or failed). */
+  acks: (number | null)[];
+  receipts: (number | null)[];
+  failures: number;
+  firstFailure: string | null;
+  duplicates: number;
+  timedOut: boolean;
+  cpuSeconds: number;
+  peakRssBytes: number | null;
+  /** CPU time of the load client and of the receiver over the same window. */
+  clientCpuSeconds: number;
+  receiverCpuSeconds: number;
+}
+
+export interface ScenarioResult extends ScenarioKey {
+  system: SystemName;
+  count: number;
+  concurrency: number;
+  received: number;
+  failures: number;
+  firstFailure: string | null;
+  duplicates: number;
+  timedOut: boolean;
+  /** received / (last receipt − first send start) */
+  throughput: number | null;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  /** `250` − send start: how long a sender waits for the system's answer. */
+  ackLatencyP50Ms: number | null;
+  ackLatencyP99Ms: number | null;
+  cpuMsPerMessage: number | null;
+  peakRssMiB: number | null;
+  /** The load client's and receiver's CPU ms per message: high values mean the harness shared the cores. */
+  clientCpuMsPerMessage: number | null;
+  receiverCpuMsPerMessage: number | null;
+  /** Set instead of numbers when the system could not be measured (e.g. it would not start). */
+  error?: string;
+}
+
+/** Nearest-rank percentile of an ascending array (p in 0..100). */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? null;
+}
+
+const perMessage = (seconds: number, messages: number): number | null => (messages > 0 ? (seconds * 1000) / messages : null);
+
+export function summarise(raw: ScenarioRaw): ScenarioResult {
+  const latencies: number[] = [];
+  let firstStart = Infinity;
+  let lastReceipt = -Infinity;
+  for (let seq = 0; seq < raw.count; seq++) {
+    const start = raw.starts[seq];
+    const receipt = raw.receipts[seq];
+    if (start === null || start === undefined) continue;
+    firstStart = Math.min(firstStart, start);
+    if (receipt === null || receipt === undefined) continue;
+    latencies.push(receipt - start);
+    lastReceipt = Math.max(lastReceipt, receipt);
+  }
+  latencies.sort((a, b) => a - b);
+  const ackLatencies = raw.acks.flatMap((ack, seq) => {
+    const start = raw.starts[seq];
+    return ack === null || start === null || start === undefined ? [] : [ack - start];
+  });
+  ackLatencies.sort((a, b) => a - b);
+  const received = latencies.length;
+  const span = (lastReceipt - firstStart) / 1000;
+  return {
+    system: raw.system,
+    size: raw.size,
+    mode: raw.mode,
+    count: raw.count,
+    concurrency: raw.concurrency,
+    received,
+    failures: raw.failures,
+    firstFailure: raw.firstFailure,
+    duplicates: raw.duplicates,
+    timedOut: raw.timedOut,
+    throughput: received > 0 && span > 0 ? received / span : null,
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+    ackLatencyP50Ms: percentile(ackLatencies, 50),
+    ackLatencyP99Ms: percentile(ackLatencies, 99),
+    cpuMsPerMessage: perMessage(raw.cpuSeconds, received),
+    peakRssMiB: raw.peakRssBytes === null ? null : raw.peakRssBytes / 1024 / 1024,
+    clientCpuMsPerMessage: perMessage(raw.clientCpuSeconds, received),
+    receiverCpuMsPerMessage: perMessage(raw.receiverCpuSeconds, received),
+  };
+}
+
+/** Of repeated runs, the one with the median throughput (the lower middle for an even count); a run
+ * that failed outright counts only when every run did. */
+export function medianRun(runs: readonly ScenarioResult[]): ScenarioResult {
+  const ok = runs.filter((r) => r.error === undefined).sort((a, b) => (a.throughput ?? -1) - (b.throughput ?? -1));
+  const pick = ok[Math.floor((ok.length - 1) / 2)] ?? runs[0];
+  if (pick === undefined) throw new Error("medianRun: no runs");
+  return pick;
+}
+
+export interface Comparison extends ScenarioKey {
+  /** mailhook / baseline; null when either side has no number. */
+  throughputRatio: number | null;
+  cpuPerMessageRatio: number | null;
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
+
+export function compare(results: readonly ScenarioResult[]): Comparison[] {
+  const find = (system: SystemName, k: ScenarioKey) =>
+    results.find((r) => r.system === system && r.size === k.size && r.mode === k.mode && r.error === undefined);
+  const keys = uniqueKeys(results);
+  return keys.map((k) => {
+    const m = find("mailhook", k);
+    const b = find("baseline", k);
+    return {
+      ...k,
+      throughputRatio: complete(m) && complete(b) ? ratio(m?.throughput, b?.throughput) : null,
+      cpuPerMessageRatio: complete(m) && complete(b) ? ratio(m?.cpuMsPerMessage, b?.cpuMsPerMessage) : null,
+    };
+  });
+}
+
+/** A run that lost messages or hit its timeout has no comparable throughput. */
+const complete = (r: ScenarioResult | undefined): boolean => r !== undefined && r.received === r.count && !r.timedOut;
+
+function uniqueKeys(results: readonly ScenarioResult[]): ScenarioKey[] {
+  const seen = new Map<string, ScenarioKey>();
+  for (const r of results) seen.set(`${r.size}/${r.mode}`, { size: r.size, mode: r.mode });
+  return [...seen.values()];
+}
+
+export const targetRatio = 1.5;
+
+export interface TargetCheck {
+  verdict: "pass" | "fail" | "not measured";
+  minRatio: number | null;
+  line: string;
+}
+
+export function checkTarget(comparisons: readonly Comparison[]): TargetCheck {
+  const ratios = comparisons.map((c) => c.throughputRatio);
+  const measured = ratios.filter((r): r is number => r !== null);
+  if (measured.length === 0 || measured.length < ratios.length) {
+    const why = measured.length === 0 ? "no scenario has both systems complete" : "some scenarios lack a complete run of both systems";
+    return { verdict: "not measured", minRatio: measured.length === 0 ? null : Math.min(...measured), line: `target ≥${targetRatio}× baseline throughput: NOT MEASURED (${why})` };
+  }
+  const minRatio = Math.min(...measured);
+  const verdict = minRatio >= targetRatio ? "pass" : "fail";
+  return { verdict, minRatio, line: `target ≥${targetRatio}× baseline throughput in every scenario: ${verdict.toUpperCase()} (lowest ${minRatio.toFixed(2)}×)` };
+}
+
+// ---- text table ----
+
+const num = (v: number | null, digits: number): string => (v === null ? "–" : v.toFixed(digits));
+
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ").trimEnd();
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function formatResults(results: readonly ScenarioResult[]): string {
+  const headers = ["system", "size", "mode", "n", "conc", "recv", "msgs/s", "p50 ms", "p99 ms", "CPU ms/msg", "peak RSS MiB", "client+recv CPU ms/msg", "notes"];
+  const rows = results.map((r) => [
+    r.system,
+    r.size,
+    r.mode,
+    String(r.count),
+    String(r.concurrency),
+    String(r.received),
+    num(r.throughput, 0),
+    num(r.latencyP50Ms, 1),
+    num(r.latencyP99Ms, 1),
+    num(r.cpuMsPerMessage, 2),
+    num(r.peakRssMiB, 0),
+    r.clientCpuMsPerMessage === null || r.receiverCpuMsPerMessage === null ? "–" : `${num(r.clientCpuMsPerMessage, 2)}+${num(r.receiverCpuMsPerMessage, 2)}`,
+    notes(r),
+  ]);
+  return formatTable(headers, rows);
+}
+
+function notes(r: ScenarioResult): string {
+  if (r.error !== undefined) return `not run: ${r.error}`;
+  const parts: string[] = [];
+  if (r.timedOut) parts.push("TIMED OUT");
+  if (r.failures > 0) parts.push(`${r.failures} refused/failed (${r.firstFailure ?? "?"})`);
+  if (r.duplicates > 0) parts.push(`${r.duplicates} duplicate posts`);
+  return parts.join("; ");
+}
+
+export function formatComparisons(comparisons: readonly Comparison[]): string {
+  const headers = ["size", "mode", "", "throughput mailhook/baseline", "CPU per msg mailhook/baseline"];
+  const x = (v: number | null) => (v === null ? "–" : `${v.toFixed(2)}×`);
+  return formatTable(headers, comparisons.map((c) => [c.size, c.mode, "", x(c.throughputRatio), x(c.cpuPerMessageRatio)]));
+}

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseOptions } from "../../bench/options.ts";
+
+test("by default both systems run all four scenarios once", () => {
+  const o = parseOptions([], {});
+  assert.deepEqual(o.systems, ["baseline", "mailhook"]);
+  assert.deepEqual(o.scenarios.map((s) => `${s.size}/${s.mode}/${s.concurrency}`), [
+    "small/reuse/16", "small/per-connection/256", "large/reuse/16", "large/per-connection/256",
+  ]);
+  assert.equal(o.repeat, 1);
+  assert.equal(o.json, null);
+});
+
+test("--quick shortens every scenario and --n overrides the counts", () => {
+  const quick = parseOptions(["--quick"], {});
+  const full = parseOptions([], {});
+  quick.scenarios.forEach((s, i) => assert.ok(s.count < (full.scenarios[i]?.count ?? 0)));
+  assert.ok(parseOptions(["--quick", "--n", "7"], {}).scenarios.every((s) => s.count === 7));
+});
+
+test("environment variables set counts and concurrency, flags win over them", () => {
+  const o = parseOptions(["--concurrency", "4"], { BENCH_N: "9", BENCH_CONCURRENCY: "2", BENCH_CONN_CONCURRENCY: "32" });
+  assert.ok(o.scenarios.every((s) => s.count === 9));
+  assert.equal(o.scenarios.find((s) => s.mode === "reuse")?.concurrency, 4);
+  assert.equal(o.scenarios.find((s) => s.mode === "per-connection")?.concurrency, 32);
+});
+
+test("filters keep the canonical order and bad values are usage errors", () => {
+  const o = parseOptions(["--systems", "mailhook", "--sizes", "large", "--modes", "per-connection,reuse"], {});
+  assert.deepEqual(o.systems, ["mailhook"]);
+  assert.deepEqual(o.scenarios.map((s) => s.mode), ["reuse", "per-connection"]);
+  for (const argv of [["--n", "0"], ["--sizes", "huge"], ["--bogus"], ["--timeout", "1.5"]]) {
+    assert.throws(() => parseOptions(argv, {}), (err: Error & { code?: string }) => err.code === "BENCH_USAGE");
+  }
+});
