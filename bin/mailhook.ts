@@ -60,12 +60,9 @@ async function relayCommand(args: string[]): Promise<number> {
 async function renderCommand(paths: string[]): Promise<number> {
   if (paths.length === 0) throw new UsageError("render: at least one PATH is required");
   const { result, problems } = await validateFiles(paths);
-  const redacted = {
-    inbound: result.webhooks.inbound.map((w) => ({
-      ...w,
-      auth: Object.fromEntries(Object.keys(w.auth).map((k) => [k, "<redacted>"])),
-    })),
-  };
+  // Secret values never leave the process: only which credentials are set is shown.
+  const redact = <T extends { auth: object }>(w: T) => ({ ...w, auth: Object.fromEntries(Object.keys(w.auth).map((k) => [k, "<redacted>"])) });
+  const redacted = { inbound: result.webhooks.inbound.map(redact), event: result.webhooks.event.map(redact) };
   process.stdout.write(JSON.stringify(redacted, null, 2) + "\n");
   if (problems.length > 0) process.stderr.write(`${problems.length} problem(s) left resources out; run mailhook validate\n`);
   return problems.length > 0 ? 1 : 0;

@@ -25,7 +25,7 @@ export async function runValidate(paths: readonly string[], out: CommandOutput):
     plural(manifests.secrets.length, "Secret"),
     plural(manifests.ignored.length, "other object") + " ignored",
   ].join(", ");
-  const summary = `${plural(manifests.files.length, "file")}: ${checked}; ${plural(result.webhooks.inbound.length, "valid InboundWebhook")}`;
+  const summary = `${plural(manifests.files.length, "file")}: ${checked}; ${plural(result.webhooks.inbound.length, "valid InboundWebhook")}, ${plural(result.webhooks.event.length, "valid EventWebhook")}`;
   if (problems.length > 0) {
     out.stderr.write(`${summary}; ${plural(problems.length, "problem")}\n`);
     return 1;

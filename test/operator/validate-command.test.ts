@@ -55,7 +55,7 @@ test("valid manifests exit 0 with a one-line summary", async () => {
   const { code, stdout, stderr } = await run([join(dir, "fine.yaml")]);
   assert.equal(code, 0);
   assert.equal(stderr, "");
-  assert.equal(stdout, "1 file: 1 mailhook resource, 0 Secrets, 0 other objects ignored; 1 valid InboundWebhook; no problems\n");
+  assert.equal(stdout, "1 file: 1 mailhook resource, 0 Secrets, 0 other objects ignored; 1 valid InboundWebhook, 0 valid EventWebhooks; no problems\n");
 });
 
 test("problems exit 1 with one precise line each, in file order", async () => {
@@ -66,7 +66,7 @@ test("problems exit 1 with one precise line each, in file order", async () => {
   assert.deepEqual(stderr.trimEnd().split("\n"), [
     `${file}:9: InboundWebhook default/orders: spec.conditions[0].pattern: is not a valid RE2 regular expression: missing closing ): \`(orders\``,
     `${file}:11: InboundWebhook default/orders: spec.retry.intervalSeconds: must be between 10 and 600`,
-    "2 files: 2 mailhook resources, 0 Secrets, 0 other objects ignored; 1 valid InboundWebhook; 2 problems",
+    "2 files: 2 mailhook resources, 0 Secrets, 0 other objects ignored; 1 valid InboundWebhook, 0 valid EventWebhooks; 2 problems",
   ]);
 });
 
