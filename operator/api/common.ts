@@ -57,6 +57,18 @@ export const dnsLabel = z
  * The metadata this project reads. Everything else (labels, uid, managedFields, …) is the API server's
  * business and passes through untouched.
  */
+/** A whole object of one of our kinds, as read from a manifest file or the API server. */
+export function resourceSchema<K extends string, S extends z.ZodType>(kind: K, spec: S) {
+  return z.strictObject({
+    apiVersion: z.literal(apiVersion),
+    kind: z.literal(kind),
+    metadata: objectMeta,
+    spec,
+    // The API server ignores status written with the main resource (status subresource), so do we.
+    status: z.unknown().optional(),
+  });
+}
+
 export const objectMeta = z.looseObject({
   name: dnsSubdomain,
   /** Absent (or "") in many manifest files: `kubectl apply` then uses the current namespace. */

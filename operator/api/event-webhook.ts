@@ -4,11 +4,10 @@
 import { z } from "zod";
 import { isTimeZone, maxTimeZoneNameLength, timeZoneNamePattern } from "../../relay/events/local-time.ts";
 import {
-  apiVersion,
   authSpec,
   httpsEndpoint,
   intRange,
-  objectMeta,
+  resourceSchema,
   statusPrinterColumns,
   webhookStatus,
   withCel,
@@ -99,15 +98,7 @@ export const eventWebhookStatus = webhookStatus.extend({
 
 export const eventWebhookKind = "EventWebhook";
 
-/** A whole EventWebhook object, as read from a manifest file or the API server. */
-export const eventWebhook = z.strictObject({
-  apiVersion: z.literal(apiVersion),
-  kind: z.literal(eventWebhookKind),
-  metadata: objectMeta,
-  spec: eventWebhookSpec,
-  // The API server ignores status written with the main resource (status subresource), so do we.
-  status: z.unknown().optional(),
-});
+export const eventWebhook = resourceSchema(eventWebhookKind, eventWebhookSpec);
 export type EventWebhook = z.output<typeof eventWebhook>;
 
 export const eventWebhookDefinition: KindDefinition = {

@@ -3,11 +3,10 @@
 import { RE2JS } from "re2js";
 import { z } from "zod";
 import {
-  apiVersion,
   authSpec,
   httpsEndpoint,
   intRange,
-  objectMeta,
+  resourceSchema,
   statusPrinterColumns,
   webhookStatus,
   type KindDefinition,
@@ -79,15 +78,7 @@ export type InboundWebhookSpecInput = z.input<typeof inboundWebhookSpec>;
 
 export const inboundWebhookKind = "InboundWebhook";
 
-/** A whole InboundWebhook object, as read from a manifest file or the API server. */
-export const inboundWebhook = z.strictObject({
-  apiVersion: z.literal(apiVersion),
-  kind: z.literal(inboundWebhookKind),
-  metadata: objectMeta,
-  spec: inboundWebhookSpec,
-  // The API server ignores status written with the main resource (status subresource), so do we.
-  status: z.unknown().optional(),
-});
+export const inboundWebhook = resourceSchema(inboundWebhookKind, inboundWebhookSpec);
 export type InboundWebhook = z.output<typeof inboundWebhook>;
 
 export const inboundWebhookDefinition: KindDefinition = {
