@@ -1,0 +1,28 @@
+// The relay's HTTP probes and metrics, as Kubernetes and Prometheus see them.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { inboundWebhook, startRelay } from "../helpers/relay-harness.ts";
+
+test("readyz waits for a webhook configuration; healthz and metrics answer from the start", async (t) => {
+  const h = await startRelay();
+  t.after(() => h.close());
+  const base = `http://127.0.0.1:${h.relay.metricsPort}`;
+
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  const notReady = await fetch(`${base}/readyz`);
+  assert.equal(notReady.status, 503);
+  assert.match(await notReady.text(), /no webhook configuration/);
+
+  h.relay.applyWebhooks({ inbound: [inboundWebhook("a", "https://127.0.0.1:1/a")] });
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+
+  const metrics = await fetch(`${base}/metrics`);
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain/);
+  const text = await metrics.text();
+  for (const name of ["mailhook_inbound_mails_received_total", "mailhook_inbound_posts_total", "mailhook_webhooks_active 1", "mailhook_process_"]) {
+    assert.ok(text.includes(name), `${name} is exported`);
+  }
+  assert.equal((await fetch(`${base}/nope`)).status, 404);
+  assert.equal((await fetch(`${base}/metrics`, { method: "POST" })).status, 405);
+});
