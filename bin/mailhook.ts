@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { validateFiles } from "../operator/validate.ts";
 import { runValidate } from "../operator/validate-command.ts";
 import { watchManifests } from "../operator/standalone.ts";
+import { runBounce } from "../relay/bounce/bounce-command.ts";
 import { ConfigError, loadRelaySettings } from "../relay/config/load.ts";
 import { createLogger } from "../relay/log.ts";
 import { Relay } from "../relay/relay.ts";
@@ -16,6 +17,8 @@ const usage = `usage:
       check manifests offline exactly as the cluster and the operator would
   mailhook render PATH ...
       print the relay's webhook configuration built from manifests (Secret values redacted)
+  mailhook bounce FILE ...
+      analyse bounce mails as the relay does; one JSON object per file per line
 `;
 
 async function relayCommand(args: string[]): Promise<number> {
@@ -79,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       return runValidate(rest, process);
     case "render":
       return renderCommand(rest);
+    case "bounce":
+      return runBounce(rest, process);
     case undefined:
     case "help":
     case "--help":
