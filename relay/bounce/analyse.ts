@@ -9,7 +9,7 @@ import type { DsnRecipient } from "./dsn-fields.ts";
 import { errorStatusOf } from "./reasons.ts";
 import type { ErrorStatus, Reason } from "./reasons.ts";
 import { findEnhancedStatus, findReplyCode } from "./smtp-status.ts";
-import { findAddresses, findLineRecipients, originalTo, reportPart } from "./text-report.ts";
+import { findAddresses, findLineRecipients, originalTo, pastedOriginal, reportPart, transcriptSenders } from "./text-report.ts";
 import type { TextRecipient } from "./text-report.ts";
 import { nonBounceKind } from "./non-bounce.ts";
 import { sesNotification } from "./ses-notification.ts";
@@ -49,6 +49,8 @@ interface Reported {
   action: string;
   status: string;
   diagnostic: string;
+  /** The Diagnostic-Code's type, lower case ("" when not an RFC 3464 report). */
+  diagnosticType: string;
   /** More of the report about this recipient (its text block, or the whole report for a lone one). */
   context: string;
 }
@@ -56,7 +58,7 @@ interface Reported {
 /** The analysis of a parsed mail. Pure. */
 export function analyseMessage(message: BounceMessage): BounceAnalysis {
   const ses = sesNotification(message.text);
-  const reported = (ses !== undefined ? ses.recipients.map((r) => ({ ...r, context: "" })) : reportedRecipients(message)).slice(0, MAX_RECIPIENTS);
+  const reported = (ses !== undefined ? ses.recipients.map((r) => ({ ...r, diagnosticType: "", context: "" })) : reportedRecipients(message)).slice(0, MAX_RECIPIENTS);
   const kind = ses?.type === "complaint" ? { reason: "feedback" as const } : nonBounceKind(message, reported);
   if (kind !== undefined) {
     const addresses = kind.addresses ?? reported.map((r) => r.address);
@@ -82,7 +84,7 @@ function toRecipient(r: Reported): BounceRecipient {
   const replyCode = findReplyCode(diagnostic);
   const context = r.context.replace(/\s+/g, " ").trim();
   const command = smtpCommandIn(`${diagnostic} ${context}`.toLowerCase());
-  const reason = classifyFailure({ diagnostic, status: enhancedStatus, replyCode, action: r.action, command, context });
+  const reason = classifyFailure({ diagnostic: serverReply(diagnostic), status: enhancedStatus, replyCode, action: r.action, command, context, diagnosticType: r.diagnosticType });
   return {
     address: r.address,
     enhancedStatus,
@@ -93,10 +95,23 @@ function toRecipient(r: Reported): BounceRecipient {
   };
 }
 
+// "5.1.0 - Unknown address error 550-'5.7.1 … Access denied' (delivery attempts: 0)": a relay's own
+// label, then the server's reply quoted. Anchored, bounded, no nesting: linear.
+const LABELLED_REPLY = /^[245]\.\d{1,3}\.\d{1,3} - [^']{1,80} ([245]\d\d)-'/;
+
+/** The server's words in a diagnostic that wraps them in a relay's own label; else the diagnostic. */
+function serverReply(diagnostic: string): string {
+  const labelled = LABELLED_REPLY.exec(diagnostic);
+  const end = diagnostic.lastIndexOf("'");
+  if (labelled === null || end < labelled[0].length) return diagnostic;
+  return `${labelled[1]} ${diagnostic.slice(labelled[0].length, end)}`;
+}
+
 function reportedRecipients(message: BounceMessage): Reported[] {
   const report = reportPart(message.text);
   // The bounce's sender never failed; its receiver (the original sender) may have, mailing itself.
-  const lines = findLineRecipients(report, new Set([message.from]));
+  // The envelope sender quoted in a session transcript never failed either.
+  const lines = findLineRecipients(report, new Set([message.from, ...transcriptSenders(report)]));
 
   const dsn = dsnRecipients(message, report);
   if (dsn.length > 0) {
@@ -105,7 +120,10 @@ function reportedRecipients(message: BounceMessage): Reported[] {
       const context = block ?? (dsn.length === 1 ? report : "");
       // "Final-Recipient: rfc822; @host" lost the local part; a lone recipient is the original's To.
       const address = r.address.startsWith("@") && dsn.length === 1 ? (originalRecipients(message)[0] ?? r.address) : r.address;
-      return { address, action: r.action, status: r.status, diagnostic: r.diagnostic !== "" ? r.diagnostic : context, context };
+      // Without a Diagnostic-Code, a comment in the Status field ("4.0.0 (host name lookup failure)")
+      // is the report's own explanation.
+      const diagnostic = r.diagnostic || statusComment(r.status) || context;
+      return { address, action: r.action, status: r.status, diagnostic, diagnosticType: r.diagnostic !== "" ? r.diagnosticType : "", context };
     });
   }
   // Exim (and Google) name the failed recipients in a header: trust it over addresses in the prose.
@@ -113,26 +131,37 @@ function reportedRecipients(message: BounceMessage): Reported[] {
   if (failed.length > 0) {
     return failed.map((address) => {
       const block = lines.find((l) => l.address === address)?.block;
-      return { address, action: "", status: "", diagnostic: block ?? report, context: failed.length === 1 ? report : (block ?? "") };
+      return { address, action: "", status: "", diagnostic: block ?? report, diagnosticType: "", context: failed.length === 1 ? report : (block ?? "") };
     });
   }
   if (lines.length > 0) {
-    return lines.map((l) => ({ address: l.address, action: "", status: "", diagnostic: l.block, context: lines.length === 1 ? report : l.block }));
+    return lines.map((l) => ({ address: l.address, action: "", status: "", diagnostic: l.block, diagnosticType: "", context: lines.length === 1 ? report : l.block }));
   }
   const exclude = new Set([message.from, ...message.to].filter((a) => a !== ""));
   const found = findAddresses(report, exclude).slice(0, 1);
   const addresses = found.length > 0 ? found : originalRecipients(message).slice(0, 1);
-  return addresses.map((address) => ({ address, action: "", status: "", diagnostic: report, context: report }));
+  return addresses.map((address) => ({ address, action: "", status: "", diagnostic: report, diagnosticType: "", context: report }));
 }
 
 function dsnRecipients(message: BounceMessage, report: string): DsnRecipient[] {
   const parts = [...message.deliveryStatus];
-  if (parts.length === 0 && /^(?:final|original)-recipient:/im.test(report)) parts.push(report);
+  // No report part: the fields may be pasted into the text, in the report or in a bounce forwarded
+  // whole below it (the notice then only says that something failed).
+  const pasted = /^(?:final|original)-recipient:/im;
+  if (parts.length === 0 && pasted.test(report)) parts.push(report);
+  else if (parts.length === 0 && pasted.test(message.text)) parts.push(message.text);
   const found: DsnRecipient[] = [];
   for (const part of parts) {
     found.push(...parseDeliveryStatus(part).recipients);
   }
   return found;
+}
+
+/** "4.0.0 (cat.example.net: host name lookup failure)" → "cat.example.net: host name lookup failure". */
+function statusComment(status: string): string {
+  const open = status.indexOf("(");
+  const close = status.lastIndexOf(")");
+  return open !== -1 && close > open ? status.slice(open + 1, close).trim() : "";
 }
 
 function blockFor(lines: readonly TextRecipient[], r: DsnRecipient): string | undefined {
@@ -145,5 +174,6 @@ function originalRecipients(message: BounceMessage): string[] {
     const to = originalTo(headers);
     if (to.length > 0) return to;
   }
-  return [];
+  // No MIME structure: the original was pasted into the text after the report.
+  return originalTo(pastedOriginal(message.text));
 }

@@ -88,9 +88,11 @@ export async function readBounceMessage(raw: Uint8Array): Promise<BounceMessage>
   const deliveryStatus: string[] = [];
   const feedbackReport: string[] = [];
   const originalHeaders: string[] = [];
+  const strayText: string[] = [];
   for (const part of mail.attachments) {
     const type = part.contentType.toLowerCase();
-    if (DELIVERY_STATUS_TYPES.has(type)) deliveryStatus.push(partText(part));
+    if (isStrayText(part, type)) strayText.push(partText(part));
+    else if (DELIVERY_STATUS_TYPES.has(type)) deliveryStatus.push(partText(part));
     else if (FEEDBACK_TYPES.has(type)) feedbackReport.push(partText(part));
     else if (ORIGINAL_TYPES.has(type)) originalHeaders.push(headerSection(partText(part)));
   }
@@ -105,7 +107,8 @@ export async function readBounceMessage(raw: Uint8Array): Promise<BounceMessage>
     from: firstAddresses(mail.from)[0] ?? "",
     to: firstAddresses(mail.to),
     reportType,
-    text: textOf(mail.text ?? "", deliveryStatus.length, bytes),
+    // A report part is the first part of a bounce: what mailparser set aside goes before its text.
+    text: textOf([...strayText, mail.text ?? ""].join("\n"), deliveryStatus.length, bytes),
     deliveryStatus,
     feedbackReport,
     originalHeaders,
@@ -129,6 +132,14 @@ function textOf(text: string, reportParts: number, bytes: Buffer): string {
   const bodyStart = bytes.indexOf("\n\n");
   if (bodyStart === -1) return "";
   return bytes.subarray(bodyStart + 2, bodyStart + 2 + MAX_TEXT_CHARS).toString("utf8");
+}
+
+/**
+ * A readable part that mailparser set aside because its Content-Type is garbled: the parameter
+ * separator lost ("text/plain charset=…"), so the type no longer reads as text/plain.
+ */
+function isStrayText(part: Attachment, type: string): boolean {
+  return type !== "text/plain" && type.startsWith("text/plain") && part.contentDisposition !== "attachment";
 }
 
 function partText(part: Attachment): string {

@@ -1,6 +1,6 @@
 // Failure → cause, by the rule tables in reason-rules.ts, compiled once at load. Pure.
 import { RE2JS } from "re2js";
-import { DECISIVE_STATUSES, REPLY_CODE_RULES, STATUS_RULES, TEXT_RULES } from "./reason-rules.ts";
+import { DECISIVE_STATUSES, DIAGNOSTIC_TYPE_RULES, REPLY_CODE_RULES, STATUS_RULES, TEXT_RULES } from "./reason-rules.ts";
 import type { Reason } from "./reasons.ts";
 import type { SmtpCommand } from "./smtp-command.ts";
 
@@ -20,6 +20,8 @@ export interface FailureFacts {
   readonly command: SmtpCommand;
   /** The rest of the report about this recipient, consulted when the diagnostic names no cause. */
   readonly context: string;
+  /** The Diagnostic-Code's type, lower case ("smtp", "x-unix"), when the report is RFC 3464. */
+  readonly diagnosticType?: string;
 }
 
 interface CompiledRule {
@@ -85,7 +87,11 @@ const SENDER_REFUSED_INSTEAD: ReadonlySet<Reason> = new Set(["userunknown", "hos
 function firstReason(facts: FailureFacts): Reason {
   const fromStatus = reasonFromStatus(facts.status);
   if (fromStatus !== undefined && DECISIVE_STATUSES.has(statusKey(facts.status))) return fromStatus;
-  const fromText = reasonFromText(facts.diagnostic) ?? (fromStatus === undefined ? reasonFromText(facts.context) : undefined);
+  const fromDiagnostic = reasonFromText(facts.diagnostic);
+  const fromType = DIAGNOSTIC_TYPE_RULES[facts.diagnosticType ?? ""];
+  // A program's own words ("temporary failure", an exit code) came from the program, not a server.
+  if (fromDiagnostic === undefined && fromType !== undefined && facts.diagnostic.trim() !== "") return fromType;
+  const fromText = fromDiagnostic ?? (fromStatus === undefined ? reasonFromText(facts.context) : undefined);
   if (fromText === "userunknown") return refusedRecipient(facts, fromStatus);
   if (fromText !== undefined) return fromText;
   if (fromStatus !== undefined) return fromStatus;

@@ -12,6 +12,8 @@ export interface DsnRecipient {
   readonly status: string;
   /** Diagnostic-Code without its type ("smtp;"), unfolded. */
   readonly diagnostic: string;
+  /** The Diagnostic-Code's type, lower case ("smtp", "x-unix"; "" when untyped or absent). */
+  readonly diagnosticType: string;
 }
 
 export interface DeliveryStatusReport {
@@ -91,6 +93,7 @@ export function parseDeliveryStatus(text: string): DeliveryStatusReport {
       action: (group.get("action") ?? "").toLowerCase().split(/[\s(]/, 1)[0] ?? "",
       status: group.get("status") ?? "",
       diagnostic: stripType(group.get("diagnostic-code") ?? ""),
+      diagnosticType: typeOf(group.get("diagnostic-code") ?? ""),
     });
   }
   return { message, recipients };
@@ -118,8 +121,15 @@ function addressInside(value: string): string {
 }
 
 function stripType(value: string): string {
+  const type = typeOf(value);
+  return type === "" ? value.trim() : value.slice(value.indexOf(";") + 1).trim();
+}
+
+/** The type before the ";" of a typed field value, lower case, or "". */
+function typeOf(value: string): string {
   const semi = value.indexOf(";");
   // A type is a short atom such as "rfc822", "smtp", "dns", "X-Unix".
-  if (semi > 0 && semi <= 20 && /^[A-Za-z0-9-]+$/.test(value.slice(0, semi).trim())) return value.slice(semi + 1).trim();
-  return value.trim();
+  if (semi <= 0 || semi > 20) return "";
+  const type = value.slice(0, semi).trim();
+  return /^[A-Za-z0-9-]+$/.test(type) ? type.toLowerCase() : "";
 }

@@ -22,7 +22,9 @@ export function nonBounceKind(message: BounceMessage, reported: readonly { addre
     return { reason: "feedback", addresses: complainedRecipients(message) };
   }
   if (reported.length > 0 && reported.every((r) => SUCCESS_ACTIONS.has(r.action))) return { reason: "delivered" };
-  if (message.deliveryStatus.length === 0 && !isServiceAddress(message.from) && isAutoReply(message)) {
+  // "From: mailer-daemon" (no domain) parses to no address; the field itself still names the daemon.
+  const sender = message.from || addressOf(message.headers.get("from") ?? "");
+  if (message.deliveryStatus.length === 0 && !isServiceAddress(sender) && isAutoReply(message)) {
     return { reason: "vacation", addresses: message.from === "" ? [] : [message.from] };
   }
   return undefined;
@@ -59,5 +61,6 @@ function complainedRecipients(message: BounceMessage): string[] {
     const to = originalTo(headers);
     if (to.length > 0) return to;
   }
-  return [];
+  // mailparser renders an inline message/rfc822 part into the text, its To field with it.
+  return originalTo(message.text);
 }

@@ -29,7 +29,8 @@ export const TEXT_RULES: readonly TextRule[] = [
   {
     reason: "notcompliantrfc",
     patterns: [
-      String.raw`\brfc ?(?:5322|2822|822|5321)\b`,
+      // A bare "rfc822" is the address type of DSN fields ("Final-Recipient: rfc822; …"), no cause.
+      String.raw`\brfc ?(?:5322|2822|822|5321) (?:compliant|specification|standard|requirement)`,
       String.raw`\bnot (?:rfc )?compliant\b`,
       String.raw`\bmultiple (?:\S+ ){0,4}(?:addresses in from|subject|from|date|to)\b`,
       String.raw`\bduplicate header\b`,
@@ -46,6 +47,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     reason: "blocked",
     patterns: [
       String.raw`\bnot accepting connections\b`,
+      String.raw`\brefused to talk to me\b`,
       String.raw`\bmy name was rejected\b`,
     ],
   },
@@ -404,6 +406,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     patterns: [
       String.raw`\bstarttls (?:failed|negotiation)\b`,
       String.raw`\btls (?:negotiation|handshake) failed\b`,
+      String.raw`\bdoes not support (?:start)?tls\b`,
     ],
   },
   {
@@ -516,6 +519,14 @@ export const REPLY_CODE_RULES: Readonly<Record<string, Reason>> = {
   "553": "userunknown",
   "554": "rejected",
   "452": "mailboxfull",
+};
+
+/**
+ * Diagnostic-Code types (RFC 3464 section 2.3.6) that name a cause when the diagnostic's text does not:
+ * "x-unix" is the report of a local delivery program (procmail, maildrop, a sysexits code).
+ */
+export const DIAGNOSTIC_TYPE_RULES: Readonly<Record<string, Reason>> = {
+  "x-unix": "mailererror",
 };
 
 /** Status codes precise enough to outrank the words of the response. */

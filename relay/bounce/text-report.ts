@@ -24,9 +24,16 @@ export function reportPart(text: string): string {
   return text;
 }
 
+/** The returned original pasted into the text after the report ("" when there is none). */
+export function pastedOriginal(text: string): string {
+  return text.slice(reportPart(text).length);
+}
+
 /** Addresses that are not the failed recipient: the bounce's own sender and receiver, daemons. */
 export function isServiceAddress(address: string): boolean {
-  const local = address.slice(0, address.indexOf("@"));
+  // "From: mailer-daemon" without a domain is the daemon too.
+  const at = address.indexOf("@");
+  const local = at === -1 ? address : address.slice(0, at);
   return /^(?:mailer-daemon|mail-daemon|maildaemon|mailerdaemon|mdaemon)$/i.test(local);
 }
 
@@ -64,6 +71,19 @@ function namesSender(lines: readonly string[], index: number): boolean {
     return previous.endsWith("sent by") || previous.endsWith("from") || previous.endsWith("sender:");
   }
   return false;
+}
+
+// ">>> MAIL From:<user@host>" in a session transcript: the envelope sender. Anchored, bounded: linear.
+const TRANSCRIPT_SENDER = /^\s{0,8}>>> ?mail from: ?<([^<>\s]{1,320})>/i;
+
+/** The envelope senders named by the session transcripts in `report`: they never failed as recipients. */
+export function transcriptSenders(report: string): string[] {
+  const found: string[] = [];
+  for (const line of report.split("\n")) {
+    const match = TRANSCRIPT_SENDER.exec(line.slice(0, 400));
+    if (match !== null) found.push(cleanAddress(match[1]!));
+  }
+  return found;
 }
 
 /** Every distinct address in `text`, in order of appearance, less the excluded ones. */
