@@ -336,6 +336,11 @@ export const TEXT_RULES: readonly TextRule[] = [
     ],
   },
   {
+    // Before "blocked": Gmail's spam refusal also says "this message has been blocked".
+    reason: "spamdetected",
+    patterns: [String.raw`\blikely unsolicited\b`],
+  },
+  {
     reason: "blocked",
     patterns: [
       String.raw`\baup#cdrbl\b`,
