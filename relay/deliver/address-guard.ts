@@ -142,19 +142,28 @@ export function specialRange(address: string): string | null {
 }
 
 /**
+ * Whether an address (or the IPv4 address an IPv4-mapped/NAT64 one embeds) lies in one of `networks`.
+ * Compiled once per configuration; used for the endpoint guard's exceptions and the submission
+ * listener's allowed relay sources.
+ */
+export function compileNetworkMatcher(networks: readonly string[]): (address: string) => boolean {
+  const compiled = networks.map(parseNetwork);
+  return (address) => {
+    const bytes = parseIp(address);
+    if (bytes === null) return false;
+    const effective = effectiveAddress(bytes);
+    return compiled.some((network) => contains(network, bytes) || contains(network, effective));
+  };
+}
+
+/**
  * Compiles the guard once per configuration. An address is allowed when it (or the IPv4 address it
  * embeds) is inside one of `allowNetworks`, or when it is public unicast.
  */
 export function compileAddressGuard(allowNetworks: readonly string[]): AddressGuard {
-  const allowed = allowNetworks.map(parseNetwork);
+  const exempt = compileNetworkMatcher(allowNetworks);
   return (address) => {
-    const bytes = parseIp(address);
-    if (bytes !== null) {
-      const effective = effectiveAddress(bytes);
-      if (allowed.some((network) => contains(network, bytes) || contains(network, effective))) {
-        return { allowed: true };
-      }
-    }
+    if (exempt(address)) return { allowed: true };
     const range = specialRange(address);
     return range === null ? { allowed: true } : { allowed: false, range };
   };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   compileAddressGuard,
+  compileNetworkMatcher,
   EndpointAddressForbiddenError,
   parseIp,
   parseNetwork,
@@ -138,4 +139,16 @@ describe("parsing", () => {
     assert.equal(error.code, "ENDPOINT_ADDRESS_FORBIDDEN");
     assert.match(error.message, /10\.0\.0\.1 is private; list it in endpoints\.allowNetworks/);
   });
+});
+
+test("a network matcher takes IPv4, IPv6 and IPv4-mapped addresses, and nothing outside its networks", () => {
+  const inside = compileNetworkMatcher(["10.0.0.0/8", "fd00::/8", "192.0.2.7"]);
+  assert.equal(inside("10.1.2.3"), true);
+  assert.equal(inside("::ffff:10.1.2.3"), true);
+  assert.equal(inside("fd12::1"), true);
+  assert.equal(inside("192.0.2.7"), true);
+  assert.equal(inside("192.0.2.8"), false);
+  assert.equal(inside("11.0.0.1"), false);
+  assert.equal(inside("not an address"), false);
+  assert.equal(compileNetworkMatcher([])("10.0.0.1"), false);
 });
