@@ -40,26 +40,50 @@ const tlsFiles = z.strictObject({
   keyFile: z.string().min(1),
 });
 
+/** What every SMTP listener has: where it listens, what it announces, and its limits. */
+function listenerFields(defaultListen: string, defaultMaxRecipients: number) {
+  return {
+    listen: listenAddress.default(defaultListen),
+    /** Name announced in the greeting and in the `Received` trace; defaults to the machine's name. */
+    hostname: z.string().min(1).default(() => hostname()),
+    maxMessageBytes: z.int().min(1024).max(512 * 1024 ** 2).default(26_214_400),
+    maxRecipients: z.int().min(1).max(10_000).default(defaultMaxRecipients),
+    /** Longest line accepted in a message, in bytes without CRLF (RFC 5321 says 998; real mail is sloppier). */
+    maxLineBytes: z.int().min(998).max(1_048_576).default(10_000),
+    /** Largest header section accepted, in bytes. */
+    maxHeaderBytes: z.int().min(1024).max(16_777_216).default(262_144),
+    maxConnections: z.int().min(1).max(100_000).default(500),
+    socketTimeoutSeconds: z.int().min(5).max(3600).default(60),
+    /** Certificate for STARTTLS; without it the listener offers no TLS. */
+    tls: tlsFiles.nullable().default(null),
+  };
+}
+
 export const inboundSettings = z.strictObject({
-  listen: listenAddress.default("0.0.0.0:2525"),
-  /** Name announced in the greeting and in the `Received` trace; defaults to the machine's name. */
-  hostname: z.string().min(1).default(() => hostname()),
+  ...listenerFields("0.0.0.0:2525", 100),
   domains: z.array(domainName).default([]),
-  maxMessageBytes: z.int().min(1024).max(512 * 1024 ** 2).default(26_214_400),
-  maxRecipients: z.int().min(1).max(10_000).default(100),
-  /** Longest line accepted in a message, in bytes without CRLF (RFC 5321 says 998; real mail is sloppier). */
-  maxLineBytes: z.int().min(998).max(1_048_576).default(10_000),
-  /** Largest header section accepted, in bytes. */
-  maxHeaderBytes: z.int().min(1024).max(16_777_216).default(262_144),
-  maxConnections: z.int().min(1).max(100_000).default(500),
-  socketTimeoutSeconds: z.int().min(5).max(3600).default(60),
-  /** Certificate for STARTTLS; without it the listener offers no TLS. */
-  tls: tlsFiles.nullable().default(null),
+});
+
+/**
+ * The relay-source side: mail to deliver. Only clients from `allowedNetworks` or authenticated as a
+ * user of `authUsersFile` may submit; everyone else is refused (never an open relay).
+ */
+export const submissionSettings = z.strictObject({
+  ...listenerFields("0.0.0.0:2587", 1000),
+  allowedNetworks: z.array(cidr).default([]),
+  /** `username:password` lines, or a folder with one file per user (a mounted Secret). */
+  authUsersFile: z.string().min(1).nullable().default(null),
+  /** Offer AUTH on connections without TLS (only sensible inside a trusted network). */
+  allowInsecureAuth: z.boolean().default(false),
+  /** Mail header whose value is echoed as `apiData` in version 2 events. */
+  apiDataHeader: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, "must be a header name").default("X-Mailhook-Api-Data"),
 });
 
 export const relaySettings = z.strictObject({
   serverComposition: z.string().min(1).max(255).default("default"),
   inbound: inboundSettings.prefault({}),
+  /** Off unless configured. */
+  submission: submissionSettings.nullable().default(null),
   spool: z
     .strictObject({
       dir: z.string().min(1).default("/var/lib/mailhook"),

@@ -77,6 +77,30 @@ export const replies = {
     message: 'message has a bare CR or LF next to a "." line (ambiguous end of data); use CRLF line ends',
     reason: "malformed",
   }),
+  authRequired: (): SmtpRefusal => ({
+    code: 530,
+    enhanced: "5.7.0",
+    message: "authentication required: this client's network may not relay without AUTH",
+    reason: "sender_not_allowed",
+  }),
+  senderNotAllowed: (): SmtpRefusal => ({
+    code: 550,
+    enhanced: "5.7.1",
+    message: "relaying denied: this client may not send through this server",
+    reason: "sender_not_allowed",
+  }),
+  encryptionRequired: (): SmtpRefusal => ({
+    code: 538,
+    enhanced: "5.7.11",
+    message: "encryption required: issue STARTTLS before AUTH",
+    reason: "auth_failed",
+  }),
+  authFailed: (): SmtpRefusal => ({
+    code: 535,
+    enhanced: "5.7.8",
+    message: "authentication credentials invalid",
+    reason: "auth_failed",
+  }),
   localError: (): SmtpRefusal => ({
     code: 451,
     enhanced: "4.3.0",

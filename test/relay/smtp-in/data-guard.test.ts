@@ -59,3 +59,63 @@ test("dots that cannot end DATA anywhere are content", () => {
   assert.equal(verdict(".\r\nS: a\r\n\r\nx\r\n"), undefined);
   assert.equal(verdict("S: a\n\nbare LF lines\n.dot\nare fine\n"), undefined);
 });
+
+/**
+ * The rules stated byte by byte, as simply as possible: the model the guard's jumping scan must agree
+ * with. `prev` holds the bytes before `i` (DATA starts after a CRLF).
+ */
+function referenceVerdict(data: Buffer, l: DataLimits): DataViolation | undefined {
+  if (data.length > l.maxMessageBytes) return "too_large";
+  const at = (i: number): number => (i >= 0 ? data[i]! : i === -1 ? 0x0a : 0x0d);
+  const isEnd = (b: number): boolean => b === 0x0a || b === 0x0d;
+  let lineBytes = 0;
+  let headerBytes = 0;
+  let inHeader = true;
+  for (let i = 0; i < data.length; i++) {
+    const b = at(i);
+    // A "." starting a line (after CR or LF) must be followed by CRLF and preceded by CRLF.
+    if (at(i - 1) === 0x2e && isEnd(at(i - 2))) {
+      if (b === 0x0a) return "ambiguous_end_of_data";
+    }
+    if (at(i - 2) === 0x2e && isEnd(at(i - 3)) && at(i - 1) === 0x0d) {
+      if (b !== 0x0a || at(i - 3) !== 0x0a || at(i - 4) !== 0x0d) return "ambiguous_end_of_data";
+    }
+    if (inHeader && ++headerBytes > l.maxHeaderBytes) return "header_too_large";
+    if (b === 0x0a) {
+      const length = at(i - 1) === 0x0d ? lineBytes - 1 : lineBytes;
+      if (length > l.maxLineBytes) return "line_too_long";
+      if (length === 0) inHeader = false;
+      lineBytes = 0;
+    } else if (++lineBytes > l.maxLineBytes + 1) {
+      return "line_too_long";
+    }
+  }
+  return undefined;
+}
+
+test("the scan agrees with the byte-by-byte rules, however the stream is split into chunks", () => {
+  // Deterministic pseudo-random inputs, weighted towards the bytes the scan jumps between.
+  let seed = 0x2545f491;
+  const next = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const alphabet = Buffer.from("aaaaaa.\r\n\r\n", "latin1");
+  for (let round = 0; round < 5000; round++) {
+    const data = Buffer.alloc(next(200));
+    for (let i = 0; i < data.length; i++) data[i] = alphabet[next(alphabet.length)]!;
+    const l: DataLimits = { maxMessageBytes: 10_000, maxLineBytes: 1 + next(30), maxHeaderBytes: 1 + next(120) };
+    const expected = referenceVerdict(data, l);
+    assert.equal(verdict(data.toString("latin1"), l) ?? undefined, data.length === 0 ? undefined : expected, `whole: ${JSON.stringify(data.toString("latin1"))}`);
+    const guard = new DataGuard(l);
+    let chunked: DataViolation | undefined;
+    for (let start = 0; start < data.length; ) {
+      const end = Math.min(data.length, start + 1 + next(40));
+      chunked = guard.push(data.subarray(start, end));
+      start = end;
+    }
+    assert.equal(chunked, expected, `random chunks: ${JSON.stringify(data.toString("latin1"))}`);
+  }
+});

@@ -300,7 +300,7 @@ test("a certificate that cannot be read stops the start with a clear error", asy
   const tls = { certFile: "/nonexistent/cert.pem", keyFile: "/nonexistent/key.pem" };
   await assert.rejects(startInboundListener(inboundSettings({ tls }), new TestHandler(), silentLogger), {
     code: "TLS_FILES_UNREADABLE",
-    message: /inbound TLS certificate unreadable: .*nonexistent/,
+    message: /TLS certificate unreadable: .*nonexistent/,
   });
 });
 
