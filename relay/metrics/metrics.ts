@@ -18,6 +18,8 @@ export type RefusalReason =
   | "header_too_large"
   | "line_too_long"
   | "malformed"
+  | "auth_failed"
+  | "sender_not_allowed"
   | "spool_error";
 
 export type PostOutcome = "success" | "retry" | "gone" | "gave_up";
