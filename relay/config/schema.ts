@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { outboundSettings } from "../outbound/settings.ts";
 import { isTimeZone } from "../events/local-time.ts";
 
 /** `host:port`, `[v6]:port` or `:port`; port 0 asks the OS for a free one (tests). */
@@ -84,6 +85,8 @@ export const relaySettings = z.strictObject({
   inbound: inboundSettings.prefault({}),
   /** Off unless configured. */
   submission: submissionSettings.nullable().default(null),
+  /** Delivery of submitted mail: routes, smarthost, MX, TLS, retries (relay/outbound/settings.ts). */
+  outbound: outboundSettings.prefault({}),
   spool: z
     .strictObject({
       dir: z.string().min(1).default("/var/lib/mailhook"),

@@ -8,6 +8,17 @@ export interface PendingSource {
   pendingByWebhook(): Map<string, { pending: number; oldestFirstSeenAt: number }>;
 }
 
+/** What the outbound side and the event outbox report for gauges (read at scrape time). */
+export interface OutboundMetricSources {
+  /** Queued outbound jobs and the first-seen time (ms) of the oldest. */
+  readonly outboundPending?: () => { jobs: number; oldestFirstSeenAt: number | undefined };
+  /** Events each EventWebhook has not received yet (waiting and in undelivered batches). */
+  readonly eventsPending?: () => ReadonlyMap<string, number>;
+}
+
+export type OutboundOutcome = "delivered" | "deferred" | "failed";
+export type BatchOutcome = "delivered" | "retry" | "gave_up";
+
 export type RefusalReason =
   | "unknown_domain"
   | "invalid_recipient"
@@ -24,7 +35,11 @@ export type RefusalReason =
 
 export type PostOutcome = "success" | "retry" | "gone" | "gave_up";
 
-export function createRelayMetrics(pending: () => PendingSource | undefined, now: () => number = Date.now) {
+export function createRelayMetrics(
+  pending: () => PendingSource | undefined,
+  now: () => number = Date.now,
+  outbound: () => OutboundMetricSources = () => ({}),
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mailhook_process_" });
   const registers = [registry];
@@ -122,6 +137,77 @@ export function createRelayMetrics(pending: () => PendingSource | undefined, now
         const t = now();
         for (const [webhook, p] of pendingSnapshot()) this.set({ webhook }, Math.max(0, (t - p.oldestFirstSeenAt) / 1000));
       },
+    }),
+    outboundDeliveries: new Counter({
+      name: "mailhook_outbound_deliveries_total",
+      help: "Outbound delivery attempts per recipient by outcome (delivered, deferred, failed).",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    outboundQueued: new Gauge({
+      name: "mailhook_outbound_queued_jobs",
+      help: "Outbound recipients waiting for delivery (due now or deferred).",
+      registers,
+      collect() {
+        this.set(outbound().outboundPending?.().jobs ?? 0);
+      },
+    }),
+    outboundOldest: new Gauge({
+      name: "mailhook_outbound_oldest_queued_seconds",
+      help: "Age of the oldest outbound recipient still waiting for delivery; 0 when none waits.",
+      registers,
+      collect() {
+        const oldest = outbound().outboundPending?.().oldestFirstSeenAt;
+        this.set(oldest === undefined ? 0 : Math.max(0, (now() - oldest) / 1000));
+      },
+    }),
+    eventsRecorded: new Counter({
+      name: "mailhook_events_recorded_total",
+      help: "Delivery events recorded in the outbox, by event_type and status.",
+      labelNames: ["type", "status"] as const,
+      registers,
+    }),
+    eventBatches: new Counter({
+      name: "mailhook_event_batches_total",
+      help: "Event batch POST attempts by webhook and outcome (delivered, retry, gave_up).",
+      labelNames: ["webhook", "outcome"] as const,
+      registers,
+    }),
+    eventBatchSize: new Histogram({
+      name: "mailhook_event_batch_size_events",
+      help: "Events per event batch, counted when the batch is formed.",
+      labelNames: ["webhook"] as const,
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers,
+    }),
+    eventBatchDuration: new Histogram({
+      name: "mailhook_event_batch_post_duration_seconds",
+      help: "Duration of one event batch POST, connect to response.",
+      labelNames: ["webhook"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    eventsPending: new Gauge({
+      name: "mailhook_events_pending",
+      help: "Events an EventWebhook has not received yet (waiting for a batch or in an undelivered one).",
+      labelNames: ["webhook"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [webhook, n] of outbound().eventsPending?.() ?? []) this.set({ webhook }, n);
+      },
+    }),
+    eventsGivenUp: new Counter({
+      name: "mailhook_events_given_up_total",
+      help: "Events never delivered to a webhook: their batch passed retry.maxAgeHours (expired) or the webhook was gone past its grace period (webhook_removed).",
+      labelNames: ["webhook", "reason"] as const,
+      registers,
+    }),
+    eventBatchesGivenUp: new Counter({
+      name: "mailhook_event_batches_given_up_total",
+      help: "Event batches given up after retry.maxAgeHours, by webhook.",
+      labelNames: ["webhook"] as const,
+      registers,
     }),
   };
 }

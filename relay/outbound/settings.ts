@@ -116,6 +116,17 @@ export const outboundSettings = z.strictObject({
       idleSeconds: upTo(300).default(5),
     })
     .prefault({}),
+  /**
+   * Domain of the VERP return path (`<local>+<job>@bounceDomain`) so that bounce mails name the job
+   * they are about. The inbound listener accepts mail for it; point its MX at the relay. Without it
+   * the sender's own envelope from is kept and asynchronous bounces go back to the sender.
+   */
+  bounceDomain: z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, "must be a domain name")
+    .transform((d) => d.toLowerCase())
+    .nullable()
+    .default(null),
   /** Addresses tried per delivery attempt, across all MX hosts (Postfix smtp_mx_address_limit). */
   maxAddressesPerAttempt: z.int().min(1).max(50).default(5),
   /** A message with more Received headers (this relay's included) is a mail loop: failed, error status 7. */

@@ -2,7 +2,8 @@
 // applied, so a later mailhook (outbound jobs, the event outbox) appends version 2, 3, … and every
 // existing spool upgrades in place on open. Never edit a migration that has shipped; add one.
 //
-// Tables of the inbound side are all named `inbound_*`. Times are milliseconds since the epoch.
+// Tables of the inbound side are named `inbound_*`, of the outbound side `outbound_*`, of the event
+// outbox `event*`. Times are milliseconds since the epoch.
 import type { DatabaseSync } from "node:sqlite";
 import { SpoolError, describe } from "./errors.ts";
 
@@ -125,6 +126,163 @@ export const migrations: readonly Migration[] = [
       CREATE TRIGGER inbound_totals_quarantined_remove AFTER DELETE ON inbound_quarantined_jobs BEGIN
         UPDATE inbound_totals SET n = n - 1 WHERE name = 'quarantined_jobs';
       END;
+    `,
+  },
+  {
+    version: 2,
+    name: "outbound spool and event outbox",
+    sql: `
+      -- Mail accepted from relay-source servers. The header facts every event repeats (From, Subject,
+      -- Message-ID, the apiData header) are extracted once at acceptance.
+      CREATE TABLE outbound_messages (
+        id TEXT PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        envelope_from TEXT NOT NULL,       -- MAIL FROM as the relay-source gave it; '' = null sender
+        source_ip TEXT NOT NULL,           -- the relay-source server's address
+        header_from TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        message_id_header TEXT NOT NULL,
+        api_data TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 BLOB NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE outbound_bodies (
+        message_id TEXT PRIMARY KEY REFERENCES outbound_messages(id) ON DELETE CASCADE,
+        raw BLOB NOT NULL
+      ) STRICT;
+
+      -- One row per envelope recipient still to deliver. id is also the VERP token of the return path,
+      -- so an asynchronous bounce names its job. seq: creation order, never reused.
+      CREATE TABLE outbound_jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        message_id TEXT NOT NULL REFERENCES outbound_messages(id),
+        recipient TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        first_seen_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT
+      ) STRICT;
+      CREATE INDEX outbound_jobs_due ON outbound_jobs (next_attempt_at, seq);
+      CREATE INDEX outbound_jobs_by_age ON outbound_jobs (first_seen_at);
+      CREATE INDEX outbound_jobs_by_message ON outbound_jobs (message_id);
+
+      -- Delivered jobs with what a later bounce mail's event needs, kept for a while (pruned by
+      -- delivered_at) so that asynchronous bounces arriving days later are still attributed.
+      CREATE TABLE outbound_sent (
+        id TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        header_from TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        message_id_header TEXT NOT NULL,
+        api_data TEXT NOT NULL,
+        delivered_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX outbound_sent_by_time ON outbound_sent (delivered_at);
+
+      -- Unreadable outbound mail and its jobs, moved whole, never deleted (see the inbound ones).
+      CREATE TABLE outbound_quarantined_messages (
+        id, received_at, envelope_from, source_ip, header_from, subject, message_id_header, api_data,
+        size, sha256, raw,
+        reason TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+      );
+      CREATE TABLE outbound_quarantined_jobs (
+        seq, id, message_id, recipient, attempts, first_seen_at, next_attempt_at, last_error,
+        reason TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE outbound_totals (
+        name TEXT PRIMARY KEY,
+        n INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO outbound_totals (name, n) VALUES ('jobs', 0), ('quarantined_jobs', 0);
+      CREATE TRIGGER outbound_totals_job_add AFTER INSERT ON outbound_jobs BEGIN
+        UPDATE outbound_totals SET n = n + 1 WHERE name = 'jobs';
+      END;
+      CREATE TRIGGER outbound_totals_job_remove AFTER DELETE ON outbound_jobs BEGIN
+        UPDATE outbound_totals SET n = n - 1 WHERE name = 'jobs';
+      END;
+      CREATE TRIGGER outbound_totals_quarantined_add AFTER INSERT ON outbound_quarantined_jobs BEGIN
+        UPDATE outbound_totals SET n = n + 1 WHERE name = 'quarantined_jobs';
+      END;
+
+      -- The event outbox: every state change above writes its events in the same transaction. seq is
+      -- the global order; type_seq numbers the events of one type without gaps (1, 2, 3, …), so what a
+      -- webhook has waiting is a subtraction, never a count over the backlog.
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL CHECK (type IN ('deliveries', 'bounces')),
+        type_seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'succeeded', 'failed', 'deferred', 'bounced')),
+        return_path TEXT NOT NULL,
+        header_from TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        message_id_header TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        sender_ip TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        api_data TEXT NOT NULL,
+        error_status INTEGER,              -- bounced only
+        enhanced_status TEXT NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX events_by_type ON events (type, type_seq);
+
+      -- The last type_seq given out per type (never goes back, even when every event was pruned).
+      CREATE TABLE event_type_counters (
+        type TEXT PRIMARY KEY,
+        last INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO event_type_counters (type, last) VALUES ('deliveries', 0), ('bounces', 0);
+      CREATE TRIGGER events_count AFTER INSERT ON events BEGIN
+        UPDATE event_type_counters SET last = NEW.type_seq WHERE type = NEW.type;
+      END;
+
+      -- Per EventWebhook and subscribed type: the last type_seq put into a batch. removed_at is set
+      -- when the webhook (or its subscription to the type) disappears; the cursor and its batches are
+      -- kept for a grace period so a webhook that comes back resumes where it was.
+      CREATE TABLE event_cursors (
+        webhook_key TEXT NOT NULL,
+        type TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        removed_at INTEGER,
+        PRIMARY KEY (webhook_key, type)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Formed batches not delivered yet: the events of type with type_seq first_seq..last_seq. A batch
+      -- is formed once and retried as is; id is its webhook-id. seq: formation order (sending order).
+      CREATE TABLE event_batches (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        webhook_key TEXT NOT NULL,
+        type TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        formed_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT
+      ) STRICT;
+      CREATE INDEX event_batches_by_webhook ON event_batches (webhook_key, seq);
+      CREATE INDEX event_batches_by_type ON event_batches (type, first_seq);
+
+      -- Delivery facts per webhook for its status: successes, the last error, what was given up.
+      CREATE TABLE event_webhook_stats (
+        webhook_key TEXT PRIMARY KEY,
+        last_success_at INTEGER,
+        last_error TEXT,
+        last_error_at INTEGER,
+        events_given_up INTEGER NOT NULL DEFAULT 0,
+        batches_given_up INTEGER NOT NULL DEFAULT 0,
+        last_give_up_at INTEGER,
+        last_give_up_reason TEXT
+      ) STRICT, WITHOUT ROWID;
     `,
   },
 ];

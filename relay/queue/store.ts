@@ -18,6 +18,7 @@ import { openDatabaseFile, syncDirectory } from "./database-file.ts";
 import type { SpoolLog } from "./database-file.ts";
 import { SpoolError, describe } from "./errors.ts";
 import { migrate } from "./migrations.ts";
+import type { SharedDatabase } from "./shared-database.ts";
 
 export type { SpoolLog } from "./database-file.ts";
 
@@ -218,6 +219,24 @@ export class Spool {
     const statements: Partial<Record<keyof typeof SQL, StatementSync>> = {};
     for (const [name, sql] of Object.entries(SQL)) statements[name as keyof typeof SQL] = db.prepare(sql);
     this.#sql = statements as Statements;
+  }
+
+  /**
+   * The spool's connection and group commit for the stores that share its database (outbound spool,
+   * event outbox): their writes join the same transactions as accepts and outcomes.
+   */
+  get database(): SharedDatabase {
+    return {
+      prepare: (sql) => {
+        this.#assertOpen();
+        return this.#db.prepare(sql);
+      },
+      write: (durable, apply) => this.#write(durable, apply),
+      transaction: (body) => {
+        this.#assertOpen();
+        return this.#transaction(body);
+      },
+    };
   }
 
   /** Write transactions committed since open: accept groups, outcome groups and quarantines. */

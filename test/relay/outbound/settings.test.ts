@@ -16,6 +16,7 @@ describe("the outbound settings", () => {
       routes: {},
       dns: { servers: [], timeoutSeconds: 5, tries: 2 },
       mxPort: 25,
+      bounceDomain: null,
       heloName: hostname(),
       tls: { mx: "opportunistic", caFile: null },
       timeouts: { connectSeconds: 30, greetingSeconds: 300, commandSeconds: 300, dataSeconds: 600 },
