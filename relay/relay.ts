@@ -1,8 +1,12 @@
-// The relay process, wired: SMTP in → match → spool (250 only after commit) → delivery worker → HTTP,
-// with metrics and probes. The webhook configuration arrives through `applyWebhooks` (from the
-// operator's rendered config, or from manifests in standalone mode) and can change at any time
-// without dropping SMTP sessions or queued deliveries.
-import type { InboundWebhookConfig, RelaySettings, WebhookSet } from "./config/schema.ts";
+// The relay process, wired. Two flows share one spool database and one webhook HTTP client:
+// - inbound: SMTP (MX side) → match → spool (250 only after commit) → inbound worker → HTTP POST;
+//   mail to a VERP return path is a bounce report instead: analysed, recorded as a `bounced` event;
+// - outbound: SMTP (submission side) → outbound spool + `queued` events (one commit) → outbound
+//   worker → destination servers → outcome + events (one commit each) → event worker → batched POSTs.
+// The webhook configuration arrives through `applyWebhooks` (from the operator's rendered config, or
+// from manifests in standalone mode) and can change at any time without dropping SMTP sessions or
+// queued deliveries.
+import type { EventWebhookConfig, InboundWebhookConfig, RelaySettings, WebhookSetInput } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { WebhookHttpClient } from "./deliver/http-client.ts";
 import { InboundDeliveryWorker } from "./deliver/inbound-worker.ts";
@@ -13,9 +17,19 @@ import { startProbeServer, type ProbeServer } from "./metrics/http-server.ts";
 import { createRelayMetrics, type RelayMetrics } from "./metrics/metrics.ts";
 import { newJobId, newMessageId } from "./queue/ids.ts";
 import { Spool } from "./queue/store.ts";
+import { OutboundSpool } from "./queue/outbound-store.ts";
+import { bounceIntake, type BounceIntake } from "./bounce/bounce-intake.ts";
+import { EventOutbox } from "./events/outbox.ts";
+import { EventDeliveryWorker } from "./events/event-worker.ts";
+import { eventTypeOf } from "./events/types.ts";
+import { OutboundDeliveryWorker } from "./outbound/outbound-worker.ts";
+import { OutboundDelivery } from "./outbound/smtp-deliver.ts";
 import { startInboundListener, type InboundHandler, type InboundListener, type ReceivedMail, type ReceiveResult } from "./smtp-in/listener.ts";
 import { replies } from "./smtp-in/replies.ts";
+import type { SmtpListener } from "./smtp-in/smtp-listener.ts";
 import { MAX_RECEIVED_HEADER_BYTES } from "./smtp-in/trace-header.ts";
+import { submissionIntake } from "./submission/intake.ts";
+import { startSubmissionListener } from "./submission/listener.ts";
 
 export interface RelayOptions {
   readonly logger: Logger;
@@ -34,8 +48,16 @@ export class Relay {
   #client: WebhookHttpClient | undefined;
   #worker: InboundDeliveryWorker | undefined;
   #listener: InboundListener | undefined;
+  #submission: SmtpListener | undefined;
+  #outbound: OutboundSpool | undefined;
+  #outbox: EventOutbox | undefined;
+  #delivery: OutboundDelivery | undefined;
+  #outboundWorker: OutboundDeliveryWorker | undefined;
+  #eventWorker: EventDeliveryWorker | undefined;
+  #bounces: BounceIntake | undefined;
   #probes: ProbeServer | undefined;
   #webhooks: ReadonlyMap<string, InboundWebhookConfig> = new Map();
+  #eventWebhooks: readonly EventWebhookConfig[] = [];
   #matchers: Matchers = compileMatchers([]).matchers;
   #configured = false;
 
@@ -44,7 +66,10 @@ export class Relay {
     this.#log = options.logger;
     this.#now = options.now ?? Date.now;
     this.#closeGraceMs = options.closeGraceMs;
-    this.metrics = createRelayMetrics(() => this.#spool, this.#now);
+    this.metrics = createRelayMetrics(() => this.#spool, this.#now, () => ({
+      outboundPending: () => this.#outbound?.pending() ?? { jobs: 0, oldestFirstSeenAt: undefined },
+      eventsPending: () => this.#outbox?.pendingEvents() ?? new Map<string, number>(),
+    }));
   }
 
   /** Opens the spool, starts delivering what it holds, then listens for SMTP and probes. */
@@ -81,7 +106,29 @@ export class Relay {
       now: this.#now,
     });
     this.#worker.rescan(); // whatever the spool held at start-up
-    this.#listener = await startInboundListener(settings.inbound, this.#inboundHandler(), this.#log);
+    this.#startOutboundSide(this.#spool, client);
+    // The bounce domain is an accepted domain too: bounce mail for our VERP return paths arrives here.
+    const { bounceDomain } = settings.outbound;
+    const inbound = bounceDomain === null ? settings.inbound : { ...settings.inbound, domains: [...settings.inbound.domains, bounceDomain] };
+    this.#listener = await startInboundListener(inbound, this.#inboundHandler(), this.#log);
+    if (settings.submission) {
+      const outbound = this.#outbound!;
+      this.#submission = await startSubmissionListener(
+        settings.submission,
+        {
+          receive: submissionIntake({
+            outbound,
+            apiDataHeader: settings.submission.apiDataHeader,
+            maxHeaderBytes: settings.submission.maxHeaderBytes,
+            logger: this.#log.child({ component: "submission" }),
+            accepted: () => this.#outboundWorker?.wake(),
+            now: this.#now,
+          }),
+          refused: (event) => this.metrics.mailsRefused.inc({ reason: event.reason }),
+        },
+        this.#log,
+      );
+    }
     this.#log.info("relay started", {
       smtp: `${this.#listener.address.address}:${this.#listener.address.port}`,
       metrics: this.metricsPort,
@@ -90,9 +137,56 @@ export class Relay {
     });
   }
 
+  /** The outbound spool, event outbox and their workers: delivery of submitted mail and its events. */
+  #startOutboundSide(spool: Spool, client: WebhookHttpClient): void {
+    const { settings } = this;
+    const outbox = new EventOutbox(spool.database, { now: this.#now });
+    const eventWorker = new EventDeliveryWorker({
+      outbox,
+      client: () => client,
+      webhooks: () => this.#eventWebhooks,
+      serverComposition: settings.serverComposition,
+      metrics: this.metrics,
+      logger: this.#log.child({ component: "events" }),
+      now: this.#now,
+    });
+    const outbound = new OutboundSpool(spool.database, {
+      now: this.#now,
+      log: (level, msg, fields) => this.#log[level](msg, { component: "outbound-spool", ...fields }),
+      onEvents: (status, count) => {
+        this.metrics.eventsRecorded.inc({ type: eventTypeOf(status), status }, count);
+        eventWorker.wake();
+      },
+    });
+    const verp = { bounceDomain: settings.outbound.bounceDomain };
+    this.#delivery = new OutboundDelivery(settings.outbound);
+    this.#outboundWorker = new OutboundDeliveryWorker({
+      spool: outbound,
+      delivery: this.#delivery,
+      retry: settings.outbound.retry,
+      returnPath: verp,
+      concurrency: settings.outbound.concurrency,
+      metrics: this.metrics,
+      logger: this.#log.child({ component: "outbound" }),
+      now: this.#now,
+    });
+    this.#bounces = bounceIntake(verp, outbound, this.#log);
+    this.#outbound = outbound;
+    this.#outbox = outbox;
+    this.#eventWorker = eventWorker;
+    eventWorker.wake();
+    this.#outboundWorker.wake();
+  }
+
   get smtpPort(): number {
     if (!this.#listener) throw new Error("relay not started");
     return this.#listener.address.port;
+  }
+
+  /** The submission listener's port (when `submission` is configured). */
+  get submissionPort(): number {
+    if (!this.#submission) throw new Error("submission listener not running");
+    return this.#submission.address.port;
   }
 
   get metricsPort(): number {
@@ -104,25 +198,29 @@ export class Relay {
    * Swaps in a new webhook configuration. Patterns are compiled here once; a webhook whose pattern
    * does not compile is left out of matching (its queued deliveries still go out) and reported.
    */
-  applyWebhooks(set: Pick<WebhookSet, "inbound">): { errors: MatcherError[] } {
+  applyWebhooks(set: WebhookSetInput): { errors: MatcherError[] } {
     const { matchers, errors } = compileMatchers(set.inbound);
     for (const e of errors) this.#log.error("webhook left out of matching", { webhook: e.key, field: e.path, error: e.message });
     this.#matchers = matchers;
     this.#webhooks = new Map(set.inbound.map((w) => [w.key, w]));
+    // A new array: the event worker notices a changed set by identity.
+    this.#eventWebhooks = [...(set.event ?? [])];
     this.#configured = true;
     this.metrics.activeWebhooks.set(matchers.webhooks.filter((w) => !w.suspended).length);
     this.#worker?.rescan();
+    this.#eventWorker?.wake();
     return { errors };
   }
 
   /** Graceful: no new mail, SMTP transactions in progress finish, posts in flight finish, spool closed. */
   async stop(): Promise<void> {
-    await this.#listener?.close(this.#closeGraceMs);
-    await this.#worker?.stop();
+    await Promise.all([this.#listener?.close(this.#closeGraceMs), this.#submission?.close(this.#closeGraceMs)]);
+    await Promise.all([this.#worker?.stop(), this.#outboundWorker?.stop(), this.#eventWorker?.stop()]);
     await this.#client?.close();
+    this.#delivery?.close();
     this.#spool?.close();
     await this.#probes?.close();
-    this.#listener = this.#worker = this.#client = this.#spool = undefined;
+    this.#listener = this.#submission = this.#worker = this.#outboundWorker = this.#eventWorker = this.#client = this.#spool = undefined;
   }
 
   #readiness(): { ready: boolean; reason?: string } {
@@ -133,7 +231,7 @@ export class Relay {
 
   #inboundHandler(): InboundHandler {
     return {
-      checkRecipient: (address) => recipientMayMatch(this.#matchers, address),
+      checkRecipient: (address) => (this.#bounces?.isBounceAddress(address) ? "active" : recipientMayMatch(this.#matchers, address)),
       receive: (mail) => this.#receive(mail),
       refused: (event) => this.metrics.mailsRefused.inc({ reason: event.reason }),
     };
@@ -142,6 +240,13 @@ export class Relay {
   async #receive(mail: ReceivedMail): Promise<ReceiveResult> {
     const spool = this.#spool;
     if (!spool) return { accepted: false, ...replies.localError() };
+    const bounces = this.#bounces;
+    const returned = bounces ? mail.recipients.filter((r) => bounces.isBounceAddress(r)) : [];
+    if (returned.length > 0) {
+      await bounces!.receive(mail.raw, returned);
+      if (returned.length === mail.recipients.length) return { accepted: true, queueId: "bounce" };
+      mail = { ...mail, recipients: mail.recipients.filter((r) => !returned.includes(r)) };
+    }
     // The listener already enforced maxHeaderBytes on the sender's headers; our Received line is extra.
     const headers = parseHeaderBlock(mail.raw, this.settings.inbound.maxHeaderBytes + MAX_RECEIVED_HEADER_BYTES);
     const match = matchMessage(this.#matchers, headers, mail.recipients);

@@ -127,6 +127,8 @@ export const outboundSettings = z.strictObject({
     .transform((d) => d.toLowerCase())
     .nullable()
     .default(null),
+  /** Deliveries in progress at once, all destinations together (each destination also has its own limit). */
+  concurrency: z.int().min(1).max(10_000).default(100),
   /** Addresses tried per delivery attempt, across all MX hosts (Postfix smtp_mx_address_limit). */
   maxAddressesPerAttempt: z.int().min(1).max(50).default(5),
   /** A message with more Received headers (this relay's included) is a mail loop: failed, error status 7. */

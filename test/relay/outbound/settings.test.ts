@@ -17,6 +17,7 @@ describe("the outbound settings", () => {
       dns: { servers: [], timeoutSeconds: 5, tries: 2 },
       mxPort: 25,
       bounceDomain: null,
+      concurrency: 100,
       heloName: hostname(),
       tls: { mx: "opportunistic", caFile: null },
       timeouts: { connectSeconds: 30, greetingSeconds: 300, commandSeconds: 300, dataSeconds: 600 },
