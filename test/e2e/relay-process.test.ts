@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import nodemailer from "nodemailer";
 import { startHttpsReceiver, type HttpsReceiver } from "../helpers/https-receiver.ts";
+import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { formFields } from "../helpers/relay-harness.ts";
 import { testCaFile } from "../helpers/tls-fixtures.ts";
 
@@ -25,6 +26,8 @@ after(async () => {
 interface RunningRelay {
   child: ChildProcess;
   smtpPort: number;
+  /** 0 unless relay.yaml configures submission. */
+  submissionPort: number;
   metricsPort: number;
   /** Every log line so far. */
   log: string[];
@@ -44,11 +47,13 @@ async function runRelay(dir: string): Promise<RunningRelay> {
   const log: string[] = [];
   let smtpPort = 0;
   let metricsPort = 0;
+  let submissionPort = 0;
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stderr });
     lines.on("line", (line) => {
       log.push(line);
-      const entry = JSON.parse(line) as { msg: string; smtp?: string; metrics?: number };
+      const entry = JSON.parse(line) as { msg: string; smtp?: string; metrics?: number; component?: string; port?: number };
+      if (entry.msg === "listening" && entry.component === "submission") submissionPort = entry.port ?? 0;
       if (entry.msg === "relay started") {
         smtpPort = Number(entry.smtp?.split(":").pop());
         metricsPort = entry.metrics ?? 0;
@@ -57,10 +62,10 @@ async function runRelay(dir: string): Promise<RunningRelay> {
     });
     void exited.then((code) => reject(new Error(`relay exited with ${code}: ${log.join("\n")}`)));
   });
-  return { child, smtpPort, metricsPort, log, exited };
+  return { child, smtpPort, submissionPort, metricsPort, log, exited };
 }
 
-async function workspace(receiver: HttpsReceiver, extraManifests = ""): Promise<string> {
+async function workspace(receiver: HttpsReceiver, extraManifests = "", extraSettings = ""): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "mailhook-proc-"));
   dirs.push(dir);
   await writeFile(
@@ -69,7 +74,7 @@ async function workspace(receiver: HttpsReceiver, extraManifests = ""): Promise<
 spool: { dir: ${JSON.stringify(join(dir, "spool"))} }
 metrics: { listen: "127.0.0.1:0" }
 endpoints: { caFile: ${JSON.stringify(testCaFile)}, allowNetworks: [127.0.0.0/8] }
-`,
+${extraSettings}`,
   );
   await mkdir(join(dir, "manifests"));
   await writeFile(join(dir, "manifests", "hooks.yaml"), webhookManifest("main", `${receiver.origin}/main`) + extraManifests);
@@ -124,6 +129,56 @@ test("kill -9 between 250 and delivery loses nothing: every accepted mail arrive
   }
   assert.deepEqual([...delivered.keys()].sort(), [...subjects].sort());
   for (const [subject, id] of heldIds) assert.equal(delivered.get(subject), id, `${subject} keeps its webhook-id`);
+});
+
+test("kill -9 under outbound load: every accepted mail is delivered and every event posted after restart", async () => {
+  // A slow destination: most mails are still queued or in flight when the relay is killed.
+  const sink = await startSmtpSink({ rules: { data: () => sleep(150).then(() => undefined) } });
+  const receiver = await startHttpsReceiver();
+  after(() => Promise.all([sink.close(), receiver.close()]));
+  const dir = await workspace(
+    receiver,
+    `---
+apiVersion: mailhook.dev/v1alpha1
+kind: EventWebhook
+metadata: { name: events, namespace: default }
+spec:
+  endpoint: ${receiver.origin}/events
+  events: { deliveries: true }
+  version: "2"
+  contentType: json
+  timeZone: Europe/Berlin
+`,
+    `submission: { listen: "127.0.0.1:0", allowedNetworks: [127.0.0.0/8] }
+outbound: { routes: { dest.test: "127.0.0.1:${sink.port}" } }
+`,
+  );
+  const first = await runRelay(dir);
+  const subjects = Array.from({ length: 40 }, (_, i) => `load ${i}`);
+  const transport = nodemailer.createTransport({ host: "127.0.0.1", port: first.submissionPort, secure: false, ignoreTLS: true, pool: true, maxConnections: 8 });
+  await Promise.all(subjects.map((subject) => transport.sendMail({ from: "app@sender.test", to: "rcpt@dest.test", subject, text: subject })));
+  transport.close();
+  first.child.kill("SIGKILL");
+  await first.exited;
+  assert.ok(sink.messages.length < subjects.length, "the kill came before every mail was delivered");
+
+  await runRelay(dir);
+  const deadline = Date.now() + 30_000;
+  const seen = new Map<string, Set<string>>();
+  while ([...subjects].some((s) => !seen.get(s)?.has("queued") || !seen.get(s)?.has("succeeded"))) {
+    if (Date.now() > deadline) throw new Error(`events missing: ${JSON.stringify([...seen].map(([k, v]) => [k, [...v]]))}`);
+    await sleep(100);
+    seen.clear();
+    for (const r of receiver.requests) {
+      const body = JSON.parse(r.body.toString("utf8")) as { event: { deliveries?: { subject: string; status: string }[] } };
+      for (const item of body.event.deliveries ?? []) {
+        if (!seen.has(item.subject)) seen.set(item.subject, new Set());
+        seen.get(item.subject)!.add(item.status);
+      }
+    }
+  }
+  const delivered = new Set(sink.messages.map((m) => /^Subject: (.*)$/m.exec(m.raw.toString("latin1"))?.[1]?.trim()));
+  for (const subject of subjects) assert.ok(delivered.has(subject), `${subject} delivered`);
 });
 
 test("an invalid manifest is reported precisely and the valid webhooks keep working; edits reload live", async () => {
