@@ -37,7 +37,16 @@ async function describe(path: string, headers: Record<string, string | string[] 
   }
   const signature = signingSecret ? verifySignature(signingSecret, headers, body) : "not checked";
   const lines = [`\n── POST ${path}  webhook-id=${String(headers["webhook-id"])}  signature: ${signature}`];
-  for (const [k, v] of Object.entries(fields)) lines.push(`   ${k.padEnd(18)} ${v.length > 200 ? v.slice(0, 200) + "…" : v}`);
+  for (const [k, v] of Object.entries(fields)) {
+    if (k === "event") {
+      // An EventWebhook batch: one line per event.
+      for (const items of Object.values(JSON.parse(v) as Record<string, Record<string, unknown>[]>)) {
+        for (const e of items) lines.push(`   event              ${[e.created, e.status, e.to ?? e.envelopeTo, e.errorStatus ?? "", e.reason].map(String).join("  ")}`);
+      }
+      continue;
+    }
+    lines.push(`   ${k.padEnd(18)} ${v.length > 200 ? v.slice(0, 200) + "…" : v}`);
+  }
   return lines.join("\n");
 }
 

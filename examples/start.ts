@@ -11,8 +11,9 @@ const manifests = "examples/manifests";
 const { result } = await validateFiles([`${root}${manifests}`]);
 const receiver = await startDemoReceiver(8443, result.webhooks.inbound[0]?.auth.signingSecrets?.[0]);
 console.log(`demo receiver: https://localhost:${receiver.port}/inbound (prints each post)`);
-console.log("relay: SMTP on 127.0.0.1:2525 for example.com, metrics on http://127.0.0.1:9464/metrics");
-console.log("send a test mail:  npm run send-mail   (or: swaks --server 127.0.0.1:2525 --to support@example.com)\n");
+console.log("relay: SMTP on 127.0.0.1:2525 for example.com, submission on 127.0.0.1:2587, metrics on http://127.0.0.1:9464/metrics");
+console.log("send a test mail:  npm run send-mail              (inbound: → the support webhook)");
+console.log("                   npm run send-mail -- --submit  (relayed: → delivered, and its events → the events webhook)\n");
 
 const relay = spawn(process.execPath, ["bin/mailhook.ts", "relay", "--config", "examples/relay.local.yaml", "--manifests", manifests], {
   cwd: root,
