@@ -19,7 +19,7 @@ import { newJobId, newMessageId } from "./queue/ids.ts";
 import { Spool } from "./queue/store.ts";
 import { OutboundSpool } from "./queue/outbound-store.ts";
 import { bounceIntake, type BounceIntake } from "./bounce/bounce-intake.ts";
-import { EventOutbox } from "./events/outbox.ts";
+import { EventOutbox, type WebhookDeliveryFacts } from "./events/outbox.ts";
 import { EventDeliveryWorker } from "./events/event-worker.ts";
 import { eventTypeOf } from "./events/types.ts";
 import { OutboundDeliveryWorker } from "./outbound/outbound-worker.ts";
@@ -86,7 +86,7 @@ export class Relay {
 
   async #start(): Promise<void> {
     const { settings } = this;
-    this.#probes = await startProbeServer(parseListen(settings.metrics.listen), this.metrics.registry, () => this.#readiness());
+    this.#probes = await startProbeServer(parseListen(settings.metrics.listen), this.metrics.registry, () => this.#readiness(), () => this.#status());
     this.#spool = Spool.open(settings.spool.dir, {
       groupCommitDelayMs: settings.spool.commitDelayMs,
       now: this.#now,
@@ -221,6 +221,40 @@ export class Relay {
     this.#spool?.close();
     await this.#probes?.close();
     this.#listener = this.#submission = this.#worker = this.#outboundWorker = this.#eventWorker = this.#client = this.#spool = undefined;
+  }
+
+  /** Delivery facts per webhook (the `/status` endpoint): what a user checks first when posts fail. */
+  #status(): { inbound: Record<string, unknown>; event: Record<string, unknown> } {
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const now = this.#now();
+    const inbound: Record<string, unknown> = {};
+    const backlog = this.#spool?.pendingByWebhook() ?? new Map<string, { pending: number; oldestFirstSeenAt: number }>();
+    for (const key of new Set([...this.#webhooks.keys(), ...backlog.keys()])) {
+      const b = backlog.get(key);
+      inbound[key] = {
+        configured: this.#webhooks.has(key),
+        suspended: this.#webhooks.get(key)?.suspended ?? false,
+        pending: b?.pending ?? 0,
+        oldestPendingSeconds: b ? Math.max(0, Math.round((now - b.oldestFirstSeenAt) / 1000)) : 0,
+      };
+    }
+    const event: Record<string, unknown> = {};
+    const facts = this.#outbox?.deliveryFacts() ?? new Map<string, WebhookDeliveryFacts>();
+    const pending = this.#outbox?.pendingEvents() ?? new Map<string, number>();
+    for (const key of new Set([...this.#eventWebhooks.map((w) => w.key), ...facts.keys()])) {
+      const f = facts.get(key);
+      event[key] = {
+        configured: this.#eventWebhooks.some((w) => w.key === key),
+        pendingEvents: pending.get(key) ?? 0,
+        lastSuccessTime: iso(f?.lastSuccessAt ?? null),
+        lastError: f?.lastError ?? null,
+        lastErrorTime: iso(f?.lastErrorAt ?? null),
+        eventsGivenUp: f?.eventsGivenUp ?? 0,
+        lastGiveUpTime: iso(f?.lastGiveUpAt ?? null),
+        lastGiveUpReason: f?.lastGiveUpReason ?? null,
+      };
+    }
+    return { inbound, event };
   }
 
   #readiness(): { ready: boolean; reason?: string } {

@@ -1,5 +1,6 @@
-// /metrics for Prometheus, /healthz (the process is serving) and /readyz (the relay can accept
-// mail: listener bound, spool open, a webhook configuration loaded).
+// /metrics for Prometheus, /healthz (the process is serving), /readyz (the relay can accept mail:
+// listener bound, spool open, a webhook configuration loaded) and /status (delivery facts per webhook,
+// as JSON: what a status condition shows; never a Secret value).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
@@ -13,6 +14,7 @@ export async function startProbeServer(
   listen: { host: string; port: number },
   registry: Registry,
   isReady: () => { ready: boolean; reason?: string },
+  status: () => unknown,
 ): Promise<ProbeServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -23,6 +25,8 @@ export async function startProbeServer(
         (body) => res.writeHead(200, { "content-type": registry.contentType }).end(body),
         (err: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${String(err)}\n`),
       );
+    } else if (path === "/status") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(status(), null, 2) + "\n");
     } else if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {

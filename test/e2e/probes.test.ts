@@ -26,3 +26,25 @@ test("readyz waits for a webhook configuration; healthz and metrics answer from 
   assert.equal((await fetch(`${base}/nope`)).status, 404);
   assert.equal((await fetch(`${base}/metrics`, { method: "POST" })).status, 405);
 });
+
+test("status shows each webhook's waiting deliveries and delivery facts, and no Secret value", async (t) => {
+  const { startHttpsReceiver } = await import("../helpers/https-receiver.ts");
+  const receiver = await startHttpsReceiver({ responder: (_req, res) => res.writeHead(503).end() });
+  const h = await startRelay();
+  t.after(async () => {
+    await h.close();
+    await receiver.close();
+  });
+  h.relay.applyWebhooks({
+    inbound: [inboundWebhook("a", `${receiver.origin}/a`, { auth: { apiKey: "very-secret-key", basic: { username: "u", password: "hunter2" } } })],
+  });
+  await h.send({ to: "x@example.com", subject: "waits", text: "x" });
+  await receiver.waitForRequests(1);
+
+  const res = await fetch(`http://127.0.0.1:${h.relay.metricsPort}/status`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const status = JSON.parse(text) as { inbound: Record<string, { pending: number; configured: boolean }> };
+  assert.deepEqual({ pending: status.inbound["default/a"]?.pending, configured: status.inbound["default/a"]?.configured }, { pending: 1, configured: true });
+  assert.doesNotMatch(text, /very-secret-key|hunter2/);
+});
