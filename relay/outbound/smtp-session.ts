@@ -30,14 +30,18 @@ export interface Envelope {
 }
 
 /** How long QUIT may take before the socket is simply closed. */
+/** A RSET not answered within this (or the command timeout, if shorter) is a dead session. */
+const RESET_TIMEOUT_MS = 10_000;
 const QUIT_GRACE_MS = 1000;
 
 export class SmtpSession implements PooledResource {
   readonly #connection: SMTPConnection;
+  readonly #resetTimeoutMs: number;
   #ended = false;
 
-  private constructor(connection: SMTPConnection) {
+  private constructor(connection: SMTPConnection, commandTimeoutMs: number) {
     this.#connection = connection;
+    this.#resetTimeoutMs = Math.min(commandTimeoutMs, RESET_TIMEOUT_MS);
     // nodemailer emits 'error' as well as failing the call in progress; without a listener an
     // EventEmitter 'error' would throw. The calls report the errors; here they only end the session.
     connection.on("error", () => {
@@ -63,7 +67,7 @@ export class SmtpSession implements PooledResource {
 
   static async #open(target: Target, settings: SessionSettings, tls: Target["tls"]): Promise<SmtpSession> {
     const connection = new SMTPConnection(connectionOptions(target, settings, tls));
-    const session = new SmtpSession(connection);
+    const session = new SmtpSession(connection, settings.commandTimeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
         connection.once("error", reject);
@@ -127,7 +131,23 @@ export class SmtpSession implements PooledResource {
 
   /** RSET after a refused transaction; false when the session cannot be reused. */
   reset(): Promise<boolean> {
-    return new Promise((resolve) => this.#connection.reset((err) => resolve(err === null)));
+    // nodemailer never calls back a RSET whose connection dies or stays silent (its error path only
+    // fails a pending send): settle on 'end' or a deadline too, or the pool slot would leak forever.
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (reusable: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#connection.off("end", onEnd);
+        if (!reusable) this.abort();
+        resolve(reusable);
+      };
+      const onEnd = () => finish(false);
+      const timer = setTimeout(() => finish(false), this.#resetTimeoutMs);
+      this.#connection.once("end", onEnd);
+      this.#connection.reset((err) => finish(err === null));
+    });
   }
 
   /** QUIT, then close; the socket is closed anyway if the server does not answer soon. */
