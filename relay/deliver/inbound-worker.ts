@@ -33,6 +33,8 @@ export interface InboundWorkerOptions {
   readonly now?: () => number;
 }
 
+/** How long a job whose outcome could not be recorded waits before it is tried again. */
+const OUTCOME_FAILURE_PAUSE_MS = 30_000;
 // A safety net under the spool's own next-due time: the loop looks again at least this often.
 const MAX_SLEEP_MS = 30_000;
 // Fresh mail waiting in memory for a free slot; past these bounds it waits in the spool instead (and
@@ -204,9 +206,13 @@ export class InboundDeliveryWorker {
   /** Commits an outcome in the background; if the write fails the job returns to the spool as it was. */
   #record(job: InboundJob, write: Promise<boolean>): void {
     write.catch((err: unknown) => {
-      this.#o.logger.error("inbound delivery outcome could not be recorded; the job will be tried again", { job: job.id, webhook: job.webhookKey, err });
-      this.#o.spool.release(job.id);
-      this.#backlog = true;
+      // Kept leased for a pause: released at once, the post would be repeated in a loop while the
+      // disk stays full (same webhook-id, but a storm all the same).
+      this.#o.logger.error("inbound delivery outcome could not be recorded; the job will be tried again later", { job: job.id, webhook: job.webhookKey, err });
+      setTimeout(() => {
+        this.#o.spool.release(job.id);
+        this.rescan();
+      }, OUTCOME_FAILURE_PAUSE_MS).unref();
     });
   }
 

@@ -35,6 +35,8 @@ export interface OutboundWorkerOptions {
 }
 
 // A safety net under the spool's own next-due time: the loop looks again at least this often.
+/** How long a job whose outcome could not be recorded waits before it is tried again. */
+const OUTCOME_FAILURE_PAUSE_MS = 30_000;
 const MAX_SLEEP_MS = 30_000;
 // Forgetting delivered jobs past their retention runs at most this often.
 const PRUNE_EVERY_MS = 60_000;
@@ -112,9 +114,14 @@ export class OutboundDeliveryWorker {
   #start(job: OutboundJob): void {
     const attempt = this.#attempt(job)
       .catch((err: unknown) => {
-        // The outcome could not be committed: the job stays as it was and is claimed again.
-        this.#o.logger.error("outbound delivery outcome could not be recorded; the job will be tried again", { job: job.id, err });
-        this.#o.spool.release(job.id);
+        // The outcome could not be committed (disk full, I/O error): the job stays as it was. It is
+        // kept leased for a pause before it may be claimed again, or a delivered mail would be sent
+        // to its recipient again at once, in a loop, for as long as the disk stays full.
+        this.#o.logger.error("outbound delivery outcome could not be recorded; the job will be tried again later", { job: job.id, err });
+        setTimeout(() => {
+          this.#o.spool.release(job.id);
+          this.wake();
+        }, OUTCOME_FAILURE_PAUSE_MS).unref();
       })
       .finally(() => {
         this.#inFlight.delete(attempt);

@@ -367,8 +367,8 @@ export class OutboundSpool {
         if (found) for (const status of [statuses].flat()) this.#recorded(status, 1);
         return found;
       },
+      // A failed write keeps the lease: the caller releases the job after a pause (see the worker).
       (error: unknown) => {
-        this.#leases.delete(jobId);
         throw error;
       },
     );

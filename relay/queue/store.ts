@@ -419,7 +419,7 @@ export class Spool {
   }
 
   /**
-   * Queues a write for the next group commit; `leased` is released when it settles.
+   * Queues a write for the next group commit; `leased` is released once it commits (a failed write keeps it).
    *
    * Durable writes (accepts) are committed on the next `setImmediate` (or after groupCommitDelayMs)
    * with synchronous=FULL: the WAL is fsynced before they settle, because `250` promises the mail is
@@ -438,7 +438,9 @@ export class Spool {
         result = apply();
       },
       settle: (error) => {
-        if (leased !== undefined) this.#leases.delete(leased);
+        // A failed outcome write keeps its lease: the caller releases the job after a pause, so
+        // a full disk does not turn into the same post repeated in a loop.
+        if (leased !== undefined && error === undefined) this.#leases.delete(leased);
         if (error === undefined) resolve(result);
         else reject(error);
       },
