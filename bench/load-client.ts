@@ -4,7 +4,7 @@
 // Run by the harness with fork(); argv: one LoadJob as JSON.
 import { performance } from "node:perf_hooks";
 import SMTPConnection from "nodemailer/lib/smtp-connection";
-import { buildTemplate, envelope, type MessageTemplate } from "./messages.ts";
+import { buildTemplate, sender, type MessageTemplate } from "./messages.ts";
 import { tokenFor, type LoadJob, type LoadResult } from "./protocol.ts";
 
 const job = JSON.parse(process.argv[2] ?? "null") as LoadJob | null;
@@ -57,10 +57,10 @@ class Connection {
     return this.#settle((resolve, reject) => this.#conn.connect((err) => (err ? reject(err) : resolve())));
   }
 
-  send(message: string): Promise<void> {
+  send(recipient: string, message: string): Promise<void> {
     // A fresh envelope each time: SMTPConnection keeps its per-message state on the object it is given.
     return this.#settle((resolve, reject) =>
-      this.#conn.send({ ...envelope }, message, (err) => (err ? reject(err) : resolve())),
+      this.#conn.send({ from: sender, to: recipient }, message, (err) => (err ? reject(err) : resolve())),
     );
   }
 
@@ -75,7 +75,7 @@ class Connection {
 }
 
 async function sendOne(j: LoadJob, template: MessageTemplate, conn: Connection, seq: number): Promise<void> {
-  await conn.send(template.stamp(tokenFor(j.run, seq)));
+  await conn.send(j.recipient, template.stamp(tokenFor(j.run, seq)));
   acks[seq] = now();
 }
 
@@ -115,7 +115,7 @@ async function perConnectionWorker(j: LoadJob, template: MessageTemplate): Promi
   }
 }
 
-const template = await buildTemplate(job.size);
+const template = await buildTemplate(job.size, job.recipient);
 const worker = job.mode === "reuse" ? reuseWorker : perConnectionWorker;
 const cpuBefore = process.cpuUsage();
 await Promise.all(Array.from({ length: Math.min(job.concurrency, job.count) }, () => worker(job, template)));

@@ -3,8 +3,13 @@
 import MailComposer from "nodemailer/lib/mail-composer";
 import type { MessageSize } from "./protocol.ts";
 
+/** Inbound: the domain mailhook accepts mail for. */
 export const benchDomain = "bench.example";
-export const envelope = { from: "sender@client.example", to: `rcpt@${benchDomain}` } as const;
+export const inboundRecipient = `rcpt@${benchDomain}`;
+/** Outbound: the domain routed to the sink. */
+export const sinkDomain = "sink.example";
+export const outboundRecipient = `rcpt@${sinkDomain}`;
+export const sender = "sender@client.example";
 
 const placeholder = "XBENCHTOKENX";
 
@@ -41,10 +46,10 @@ export interface MessageTemplate {
 }
 
 /** small: ~2 KB of text; large: the same text plus a 70 KB binary attachment (~100 KB on the wire). */
-export async function buildTemplate(size: MessageSize): Promise<MessageTemplate> {
+export async function buildTemplate(size: MessageSize, recipient: string): Promise<MessageTemplate> {
   const raw = await new MailComposer({
-    from: `Bench Sender <${envelope.from}>`,
-    to: `Bench Receiver <${envelope.to}>`,
+    from: `Bench Sender <${sender}>`,
+    to: `Bench Receiver <${recipient}>`,
     subject: placeholder,
     messageId: `<${placeholder}@client.example>`,
     date: new Date("2025-01-01T00:00:00Z"),

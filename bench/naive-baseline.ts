@@ -3,63 +3,43 @@
 // a keep-alive TLS pool, answering 250 only after the POST got a 2xx. No spool, no retry, no matching.
 // Run by the harness with fork(); argv: <endpointUrl> <caFile>. Reports its SMTP port when listening.
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { Pool } from "undici";
-import type { Ready } from "./protocol.ts";
+import { startNaiveServer, temporary, TemporaryFailure } from "./plain-smtp.ts";
 
 const [endpoint, caFile] = process.argv.slice(2);
-if (endpoint === undefined || caFile === undefined || process.send === undefined) {
+if (endpoint === undefined || caFile === undefined) {
   throw new Error("naive baseline: run by the bench harness with fork(<endpointUrl> <caFile>)");
 }
-const send = process.send.bind(process);
 const url = new URL(endpoint);
 // Same connection count per origin as mailhook's default (endpoints.maxConnectionsPerOrigin).
 const pool = new Pool(url.origin, { connect: { ca: readFileSync(caFile) }, connections: 32, keepAliveTimeout: 60_000 });
 
-class TemporaryFailure extends Error {
-  responseCode = 451;
-}
-
-const server = new SMTPServer({
-  disableReverseLookup: true,
-  authOptional: true,
-  disabledCommands: ["STARTTLS", "AUTH"],
-  logger: false,
-  size: 26_214_400,
-  onData(stream, session, callback) {
-    simpleParser(stream)
-      .then(async (mail) => {
-        for (const rcpt of session.envelope.rcptTo) {
-          const body = JSON.stringify({
-            server_composition: "bench",
-            filter: "bench",
-            headers: mail.headerLines.map(({ line }) => {
-              const colon = line.indexOf(":");
-              return { name: line.slice(0, colon), value: line.slice(colon + 1).replace(/\r?\n[ \t]+/g, " ").trim() };
-            }),
-            text: mail.text ?? "",
-            html: mail.html === false ? "" : mail.html,
-            subject: mail.subject ?? "",
-            "envelope-from": session.envelope.mailFrom === false ? "" : session.envelope.mailFrom.address,
-            "envelope-to": rcpt.address,
-            attachments: mail.attachments.length,
-          });
-          const res = await pool.request({ path: url.pathname, method: "POST", headers: { "content-type": "application/json" }, body });
-          await res.body.dump();
-          if (res.statusCode < 200 || res.statusCode > 299) throw new TemporaryFailure(`endpoint answered ${res.statusCode}`);
-        }
-      })
-      .then(
-        () => callback(),
-        (err: unknown) => callback(err instanceof TemporaryFailure ? err : new TemporaryFailure(`post failed: ${String(err)}`)),
-      );
-  },
-});
-
-process.on("disconnect", () => process.exit(0));
-server.listen(0, "127.0.0.1", () => {
-  const ready: Ready = { type: "ready", port: (server.server.address() as AddressInfo).port };
-  send(ready);
+startNaiveServer("naive baseline", (stream, session, callback) => {
+  simpleParser(stream)
+    .then(async (mail) => {
+      for (const rcpt of session.envelope.rcptTo) {
+        const body = JSON.stringify({
+          server_composition: "bench",
+          filter: "bench",
+          headers: mail.headerLines.map(({ line }) => {
+            const colon = line.indexOf(":");
+            return { name: line.slice(0, colon), value: line.slice(colon + 1).replace(/\r?\n[ \t]+/g, " ").trim() };
+          }),
+          text: mail.text ?? "",
+          html: mail.html === false ? "" : mail.html,
+          subject: mail.subject ?? "",
+          "envelope-from": session.envelope.mailFrom === false ? "" : session.envelope.mailFrom.address,
+          "envelope-to": rcpt.address,
+          attachments: mail.attachments.length,
+        });
+        const res = await pool.request({ path: url.pathname, method: "POST", headers: { "content-type": "application/json" }, body });
+        await res.body.dump();
+        if (res.statusCode < 200 || res.statusCode > 299) throw new TemporaryFailure(`endpoint answered ${res.statusCode}`);
+      }
+    })
+    .then(
+      () => callback(),
+      (err: unknown) => callback(temporary("post failed", err)),
+    );
 });

@@ -1,6 +1,7 @@
 // `npm run bench -- [flags]`: what to run and how hard. Pure: argv and env in, a plan out.
 import { parseArgs } from "node:util";
 import type { ConnectionMode, MessageSize } from "./protocol.ts";
+import type { OutboundScenario } from "./outbound-stats.ts";
 import type { SystemName } from "./stats.ts";
 
 export interface ScenarioPlan {
@@ -10,9 +11,18 @@ export interface ScenarioPlan {
   concurrency: number;
 }
 
+/** Outbound scenarios: always ~2 KB mail, many messages per connection. */
+export interface OutboundPlan {
+  scenario: OutboundScenario;
+  count: number;
+  concurrency: number;
+}
+
 export interface BenchOptions {
   systems: SystemName[];
+  /** Inbound scenarios. */
   scenarios: ScenarioPlan[];
+  outbound: OutboundPlan[];
   /** Hard limit per scenario and system, warm-up included. */
   timeoutMs: number;
   /** The mailhook CLI entry to run; null: bin/mailhook.ts of this checkout. */
@@ -25,24 +35,29 @@ export interface BenchOptions {
 
 export const usage = `usage: npm run bench -- [options]
 
-Sustained inbound throughput, latency, CPU per message and peak RSS of mailhook and of the naive
-baseline (SPEC section 6), everything on 127.0.0.1, and the ratio mailhook/baseline per scenario.
+Sustained throughput, latency, CPU per message and peak RSS of mailhook and of a naive baseline,
+everything on 127.0.0.1, and the ratio mailhook/baseline per scenario:
+  inbound  SMTP → webhook post, against SPEC section 6's naive baseline (4 scenarios: sizes × modes)
+  relay    submission → relay → sink SMTP server, against a naive relay (smtp-server → nodemailer pool)
+  events   relay, plus queued/succeeded events to an EventWebhook in batches, against the naive relay
+           posting each event on its own
 
   --quick                 a short run (a fifth of the messages)
   --n N                   messages per scenario (default: per scenario, see below)   env BENCH_N
-  --concurrency C         connections in "reuse" mode (default 16)                   env BENCH_CONCURRENCY
+  --concurrency C         connections in "reuse", relay, events (default 16)         env BENCH_CONCURRENCY
   --conn-concurrency C    connections in "per-connection" mode (default 256)         env BENCH_CONN_CONCURRENCY
   --timeout SECONDS       hard limit per scenario and system (default 60)            env BENCH_TIMEOUT
   --repeat R              runs per scenario; the median is reported (default 1)      env BENCH_REPEAT
+  --benches LIST          inbound,relay,events (default all three)
   --systems LIST          mailhook,baseline (default both)
-  --sizes LIST            small,large (default both): ~2 KB text; ~100 KB with a 70 KB attachment
-  --modes LIST            reuse,per-connection (default both)
+  --sizes LIST            inbound: small,large (default both): ~2 KB text; ~100 KB with a 70 KB attachment
+  --modes LIST            inbound: reuse,per-connection (default both)
   --mailhook FILE         the mailhook CLI to run (default bin/mailhook.ts here), e.g. another checkout's
   --json FILE             also write the results as JSON to FILE
   --help
 
-Default messages per scenario: small/reuse 8000, small/per-connection 4000, large/reuse 3000,
-large/per-connection 2000. smtp-server holds every new connection 100 ms before its greeting, so in
+Default messages per scenario: inbound small/reuse 8000, small/per-connection 4000, large/reuse 3000,
+large/per-connection 2000; relay 4000; events 4000 (relay and events: small, reuse). smtp-server holds every new connection 100 ms before its greeting, so in
 per-connection mode C connections carry at most C / 0.1 s messages/s: at C=64 both systems would top
 out near 600/s on the greeting alone, hence the default of 256.`;
 
@@ -52,6 +67,7 @@ const defaultCounts: Record<`${MessageSize}/${ConnectionMode}`, number> = {
   "large/reuse": 3000,
   "large/per-connection": 2000,
 };
+const defaultOutboundCounts: Record<OutboundScenario, number> = { relay: 4000, events: 4000 };
 
 export class UsageError extends Error {
   code = "BENCH_USAGE";
@@ -84,6 +100,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
         "conn-concurrency": { type: "string" },
         timeout: { type: "string" },
         repeat: { type: "string" },
+        benches: { type: "string" },
         systems: { type: "string" },
         sizes: { type: "string" },
         modes: { type: "string" },
@@ -101,23 +118,21 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   const reuseC = positiveInt("--concurrency", values.concurrency ?? env.BENCH_CONCURRENCY) ?? 16;
   const connC = positiveInt("--conn-concurrency", values["conn-concurrency"] ?? env.BENCH_CONN_CONCURRENCY) ?? 256;
   const timeout = positiveInt("--timeout", values.timeout ?? env.BENCH_TIMEOUT) ?? 60;
+  const count = (base: number) => n ?? (values.quick === true ? Math.max(50, Math.round(base / 5)) : base);
+  const benches = list("--benches", values.benches, ["inbound", "relay", "events"] as const);
   const sizes = list("--sizes", values.sizes, ["small", "large"] as const);
   const modes = list("--modes", values.modes, ["reuse", "per-connection"] as const);
-  const scenarios = sizes.flatMap((size) =>
-    modes.map((mode): ScenarioPlan => {
-      const base = defaultCounts[`${size}/${mode}`];
-      return {
-        size,
-        mode,
-        count: n ?? (values.quick === true ? Math.max(50, Math.round(base / 5)) : base),
-        concurrency: mode === "reuse" ? reuseC : connC,
-      };
-    }),
+  const scenarios = !benches.includes("inbound") ? [] : sizes.flatMap((size) =>
+    modes.map((mode): ScenarioPlan => ({ size, mode, count: count(defaultCounts[`${size}/${mode}`]), concurrency: mode === "reuse" ? reuseC : connC })),
+  );
+  const outbound = benches.flatMap((b): OutboundPlan[] =>
+    b === "inbound" ? [] : [{ scenario: b, count: count(defaultOutboundCounts[b]), concurrency: reuseC }],
   );
   return {
     // Baseline first in every scenario: the yardstick is measured before the thing measured against it.
     systems: list("--systems", values.systems, ["baseline", "mailhook"] as const),
     scenarios,
+    outbound,
     timeoutMs: timeout * 1000,
     repeat: positiveInt("--repeat", values.repeat ?? env.BENCH_REPEAT) ?? 1,
     mailhookBin: values.mailhook ?? null,

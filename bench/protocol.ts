@@ -1,4 +1,4 @@
-// What the bench harness and its child processes (receiver, load client, naive baseline) say to each
+// What the bench harness and its child processes (receiver, sink, load client, naive baselines) say to each
 // other over the IPC channel. Times are `performance.timeOrigin + performance.now()` in every process,
 // so they compare across processes on one machine.
 
@@ -8,11 +8,15 @@ export type ConnectionMode = "reuse" | "per-connection";
 /** Every message carries `bench-<run>-<seq>` in its Subject (and Message-ID); the receiver finds it there. */
 export const tokenPattern = /bench-([a-z0-9]+)-(\d+)/;
 export const tokenFor = (run: string, seq: number): string => `bench-${run}-${seq}`;
+/** The receipt book of a run's events of one status (`r3.queued`): a run name never contains a dot. */
+export const eventRun = (run: string, status: string): string => `${run}.${status}`;
 
 /** The load client's job, passed as its single argument (JSON). */
 export interface LoadJob {
   run: string;
   port: number;
+  /** Envelope recipient (and To header) of every message. */
+  recipient: string;
   size: MessageSize;
   mode: ConnectionMode;
   count: number;
@@ -39,14 +43,24 @@ export interface LoadResult {
   cpuSeconds: number;
 }
 
-/** Receiver → harness, batched: `[run, seq, receivedAt]` for each first receipt of a token. */
+/** Receiver or sink → harness, batched: `[run, seq, receivedAt]` for each first receipt of a token (an
+ * event's token counts once per status, under `eventRun(run, status)`). */
 export interface Receipts {
   type: "receipts";
   items: [string, number, number][];
+  /** The run of each request that carried tokens (an event batch: the `eventRun` of its first item), since the last batch. */
+  posts: string[];
   /** The run of each post whose token had been seen already (at-least-once delivery), since the last batch. */
   duplicates: string[];
   /** Posts without a token, since the last batch. */
   unknown: number;
+}
+
+/** The outbound baseline's job, passed as its single argument (JSON). */
+export interface OutboundBaselineJob {
+  sinkPort: number;
+  /** Post every `queued` and `succeeded` event on its own to this endpoint; null: no events. */
+  events: { url: string; caFile: string } | null;
 }
 
 export interface Ready {

@@ -1,24 +1,51 @@
-// The webhook endpoint both systems post to: HTTPS with the test certificate, answers 200 as soon as the
-// body is read, and reports the first receipt time of each message token to the harness in batches
-// (one IPC message per 50 ms, so reporting costs the receiver almost nothing).
+// The webhook endpoint every system posts to: HTTPS with the test certificate, answers 200 as soon as the
+// body is read, and reports first receipt times to the harness (receipt-reporter.ts).
+// - `/events`: EventWebhook batches (JSON body, as mailhook's `contentType: json` and the outbound baseline
+//   send them): every item counts, under `eventRun(run, status)`, its token taken from its `subject`; the
+//   batch counts as a post of its first item's.
+// - any other path: one mail per post (inbound); its token is found with one regex over the body.
 // Run by the harness with fork(); argv: <certFile> <keyFile>.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { tokenPattern, type Ready, type Receipts } from "./protocol.ts";
+import { eventRun, tokenPattern } from "./protocol.ts";
+import { harnessChannel, listenAndAnnounce, ReceiptReporter } from "./receipt-reporter.ts";
 
 const [certFile, keyFile] = process.argv.slice(2);
-if (certFile === undefined || keyFile === undefined || process.send === undefined) {
-  throw new Error("receiver: run by the bench harness with fork(<certFile> <keyFile>)");
-}
-const send = process.send.bind(process);
+if (certFile === undefined || keyFile === undefined) throw new Error("receiver: run by the bench harness with fork(<certFile> <keyFile>)");
+const send = harnessChannel("receiver");
+const reporter = new ReceiptReporter(send);
 const maxBodyBytes = 64 * 1024 * 1024;
 
-const seen = new Set<string>();
-let pending: Receipts["items"] = [];
-let duplicates: string[] = [];
-let unknown = 0;
+function mailPost(body: Buffer, at: number): void {
+  // The token is ASCII: latin1 decoding is the cheapest faithful view of the body for the regex.
+  reporter.mail(body.toString("latin1"), at);
+}
+
+interface EventBody {
+  event_type?: unknown;
+  event?: Record<string, unknown>;
+}
+
+function eventPost(body: Buffer, at: number): void {
+  let parsed: EventBody;
+  try {
+    parsed = JSON.parse(body.toString("utf8")) as EventBody;
+  } catch {
+    return reporter.unknown();
+  }
+  const items = typeof parsed.event_type === "string" ? parsed.event?.[parsed.event_type] : undefined;
+  let first: string | null = null;
+  for (const item of Array.isArray(items) ? (items as { subject?: unknown; status?: unknown }[]) : []) {
+    const match = tokenPattern.exec(String(item.subject));
+    if (match === null) continue;
+    const run = eventRun(match[1] ?? "", String(item.status));
+    first ??= run;
+    reporter.receipt(run, Number(match[2]), at);
+  }
+  if (first === null) reporter.unknown();
+  else reporter.post(first);
+}
 
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
   const chunks: Buffer[] = [];
@@ -34,38 +61,11 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
       return;
     }
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    // The token is ASCII: latin1 decoding is the cheapest faithful view of the body for the regex.
-    const match = tokenPattern.exec(Buffer.concat(chunks).toString("latin1"));
-    if (match === null) {
-      unknown++;
-      return;
-    }
-    const token = match[0];
-    if (seen.has(token)) {
-      duplicates.push(match[1] ?? "");
-      return;
-    }
-    seen.add(token);
-    pending.push([match[1] ?? "", Number(match[2]), at]);
+    (req.url === "/events" ? eventPost : mailPost)(Buffer.concat(chunks), at);
   });
   req.on("error", () => res.destroy());
 });
 // Longer than any client's idle timeout, so pooled connections are closed by the client, not here.
 server.keepAliveTimeout = 120_000;
 
-setInterval(() => {
-  if (pending.length === 0 && duplicates.length === 0 && unknown === 0) return;
-  const batch: Receipts = { type: "receipts", items: pending, duplicates, unknown };
-  pending = [];
-  duplicates = [];
-  unknown = 0;
-  send(batch);
-}, 50);
-
-// The harness owns this process: when its IPC channel closes (the harness ended, however), stop.
-process.on("disconnect", () => process.exit(0));
-
-server.listen(0, "127.0.0.1", () => {
-  const ready: Ready = { type: "ready", port: (server.address() as AddressInfo).port };
-  send(ready);
-});
+listenAndAnnounce(server, send);

@@ -107,6 +107,25 @@ export function summarise(raw: ScenarioRaw): ScenarioResult {
   };
 }
 
+/** The result of a system that could not be measured (e.g. it would not start). */
+export function failedResult(system: SystemName, plan: ScenarioKey & { count: number; concurrency: number }, error: string): ScenarioResult {
+  return {
+    system, size: plan.size, mode: plan.mode, count: plan.count, concurrency: plan.concurrency,
+    received: 0, failures: 0, firstFailure: null, duplicates: 0, timedOut: false,
+    throughput: null, latencyP50Ms: null, latencyP99Ms: null, ackLatencyP50Ms: null, ackLatencyP99Ms: null,
+    cpuMsPerMessage: null, peakRssMiB: null,
+    clientCpuMsPerMessage: null, receiverCpuMsPerMessage: null, error,
+  };
+}
+
+/** One line on stderr per run, as the bench goes. */
+export function progressLine(head: string, r: ScenarioResult): string {
+  if (r.error !== undefined) return `${head}: not run: ${r.error}`;
+  const f = (v: number | null, d: number) => (v === null ? "–" : v.toFixed(d));
+  return `${head}: ${r.received}/${r.count} received, ${f(r.throughput, 0)} msgs/s, p50 ${f(r.latencyP50Ms, 1)} ms, ` +
+    `p99 ${f(r.latencyP99Ms, 1)} ms, ${f(r.cpuMsPerMessage, 2)} CPU ms/msg${r.timedOut ? ", TIMED OUT" : ""}`;
+}
+
 /** Of repeated runs, the one with the median throughput (the lower middle for an even count); a run
  * that failed outright counts only when every run did. */
 export function medianRun(runs: readonly ScenarioResult[]): ScenarioResult {
@@ -122,7 +141,7 @@ export interface Comparison extends ScenarioKey {
   cpuPerMessageRatio: number | null;
 }
 
-const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
+export const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
 
 export function compare(results: readonly ScenarioResult[]): Comparison[] {
@@ -141,7 +160,7 @@ export function compare(results: readonly ScenarioResult[]): Comparison[] {
 }
 
 /** A run that lost messages or hit its timeout has no comparable throughput. */
-const complete = (r: ScenarioResult | undefined): boolean => r !== undefined && r.received === r.count && !r.timedOut;
+export const complete = (r: ScenarioResult | undefined): boolean => r !== undefined && r.received === r.count && !r.timedOut;
 
 function uniqueKeys(results: readonly ScenarioResult[]): ScenarioKey[] {
   const seen = new Map<string, ScenarioKey>();
@@ -171,7 +190,7 @@ export function checkTarget(comparisons: readonly Comparison[]): TargetCheck {
 
 // ---- text table ----
 
-const num = (v: number | null, digits: number): string => (v === null ? "–" : v.toFixed(digits));
+export const num = (v: number | null, digits: number): string => (v === null ? "–" : v.toFixed(digits));
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -180,12 +199,11 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-export function formatResults(results: readonly ScenarioResult[]): string {
-  const headers = ["system", "size", "mode", "n", "conc", "recv", "msgs/s", "p50 ms", "p99 ms", "CPU ms/msg", "peak RSS MiB", "client+recv CPU ms/msg", "notes"];
-  const rows = results.map((r) => [
-    r.system,
-    r.size,
-    r.mode,
+/** The columns after the first three, shared by the inbound and outbound tables. */
+export const measureHeaders = ["n", "conc", "recv", "msgs/s", "p50 ms", "p99 ms", "CPU ms/msg", "peak RSS MiB", "client+recv CPU ms/msg", "notes"] as const;
+
+export function measureCells(r: ScenarioResult): string[] {
+  return [
     String(r.count),
     String(r.concurrency),
     String(r.received),
@@ -196,8 +214,11 @@ export function formatResults(results: readonly ScenarioResult[]): string {
     num(r.peakRssMiB, 0),
     r.clientCpuMsPerMessage === null || r.receiverCpuMsPerMessage === null ? "–" : `${num(r.clientCpuMsPerMessage, 2)}+${num(r.receiverCpuMsPerMessage, 2)}`,
     notes(r),
-  ]);
-  return formatTable(headers, rows);
+  ];
+}
+
+export function formatResults(results: readonly ScenarioResult[]): string {
+  return formatTable(["system", "size", "mode", ...measureHeaders], results.map((r) => [r.system, r.size, r.mode, ...measureCells(r)]));
 }
 
 function notes(r: ScenarioResult): string {
@@ -209,8 +230,9 @@ function notes(r: ScenarioResult): string {
   return parts.join("; ");
 }
 
+export const times = (v: number | null): string => (v === null ? "–" : `${v.toFixed(2)}×`);
+
 export function formatComparisons(comparisons: readonly Comparison[]): string {
   const headers = ["size", "mode", "", "throughput mailhook/baseline", "CPU per msg mailhook/baseline"];
-  const x = (v: number | null) => (v === null ? "–" : `${v.toFixed(2)}×`);
-  return formatTable(headers, comparisons.map((c) => [c.size, c.mode, "", x(c.throughputRatio), x(c.cpuPerMessageRatio)]));
+  return formatTable(headers, comparisons.map((c) => [c.size, c.mode, "", times(c.throughputRatio), times(c.cpuPerMessageRatio)]));
 }

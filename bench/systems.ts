@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
 import { forget, forkModule, freePort, removeAtExit, spawnProgram, type Child } from "./children.ts";
-import { benchDomain } from "./messages.ts";
-import type { Ready } from "./protocol.ts";
+import { benchDomain, sinkDomain } from "./messages.ts";
+import type { OutboundBaselineJob, Ready } from "./protocol.ts";
 import type { SystemName } from "./stats.ts";
 
 export interface SystemUnderTest {
@@ -27,8 +27,9 @@ export interface Endpoint {
 
 const startTimeoutMs = 30_000;
 
-export async function startBaseline(endpoint: Endpoint): Promise<SystemUnderTest> {
-  const child = forkModule(new URL("./naive-baseline.ts", import.meta.url).pathname, [endpoint.url, endpoint.caFile], "naive baseline");
+/** A bench module that reports its SMTP port with a `ready` message once listening. */
+async function forkSystem(modulePath: string, args: string[], what: string): Promise<SystemUnderTest> {
+  const child = forkModule(new URL(modulePath, import.meta.url).pathname, args, what);
   try {
     const ready = await child.message<Ready>("ready", startTimeoutMs);
     return { name: "baseline", pid: child.pid, smtpPort: ready.port, exited: child.exited, stop: () => child.stop() };
@@ -38,12 +39,88 @@ export async function startBaseline(endpoint: Endpoint): Promise<SystemUnderTest
   }
 }
 
+export function startBaseline(endpoint: Endpoint): Promise<SystemUnderTest> {
+  return forkSystem("./naive-baseline.ts", [endpoint.url, endpoint.caFile], "naive baseline");
+}
+
+/** The naive relay to the sink; with `events`, it posts each event on its own there. */
+export function startOutboundBaseline(sinkPort: number, events: Endpoint | null): Promise<SystemUnderTest> {
+  const job: OutboundBaselineJob = { sinkPort, events };
+  return forkSystem("./naive-outbound-baseline.ts", [JSON.stringify(job)], "naive outbound baseline");
+}
+
 export class MailhookUnavailable extends Error {
   code = "BENCH_MAILHOOK_UNAVAILABLE";
 }
 
-/** `mailhook relay` as a user runs it: relay.yaml plus one InboundWebhook manifest, all on loopback. */
-export async function startMailhook(endpoint: Endpoint, bin: string, cwd: string): Promise<SystemUnderTest> {
+/** What a mailhook run is made of: relay.yaml (given the ports chosen for it) and its manifests. */
+interface MailhookLayout {
+  settings(ports: { smtpPort: number; metricsPort: number; spoolDir: string }): Record<string, unknown>;
+  manifests: Record<string, unknown>[];
+}
+
+/** `mailhook relay` receiving mail for the bench domain and posting it to `endpoint` (InboundWebhook, JSON). */
+export function startMailhook(endpoint: Endpoint, bin: string, cwd: string): Promise<SystemUnderTest> {
+  return launchMailhook(bin, cwd, {
+    settings: ({ smtpPort, metricsPort, spoolDir }) => ({
+      serverComposition: "bench",
+      inbound: { listen: `127.0.0.1:${smtpPort}`, hostname: `mx.${benchDomain}`, domains: [benchDomain], maxConnections: 5000 },
+      ...common(metricsPort, spoolDir, endpoint),
+    }),
+    manifests: [
+      manifest("InboundWebhook", {
+        endpoint: endpoint.url,
+        conditions: [{ header: "To", pattern: `@${benchDomain.replaceAll(".", "\\.")}$` }],
+        contentType: "json",
+        retry: { intervalSeconds: 10 },
+      }),
+    ],
+  });
+}
+
+/**
+ * `mailhook relay` relaying what its submission listener accepts from loopback to the sink (a route, so no
+ * DNS; opportunistic STARTTLS, which the sink does not offer). With `events`, one EventWebhook receives the
+ * delivery events there in batches of up to 1000, JSON, version 2.
+ */
+export function startOutboundMailhook(sinkPort: number, events: Endpoint | null, bin: string, cwd: string): Promise<SystemUnderTest> {
+  return launchMailhook(bin, cwd, {
+    settings: ({ smtpPort, metricsPort, spoolDir }) => ({
+      serverComposition: "bench",
+      // The inbound listener always runs; this one gets no mail.
+      inbound: { listen: "127.0.0.1:0" },
+      submission: { listen: `127.0.0.1:${smtpPort}`, hostname: "relay.bench", allowedNetworks: ["127.0.0.0/8"], maxConnections: 5000 },
+      outbound: { routes: { [sinkDomain]: `127.0.0.1:${sinkPort}` }, heloName: "relay.bench" },
+      ...common(metricsPort, spoolDir, events),
+    }),
+    manifests: events === null ? [] : [
+      manifest("EventWebhook", {
+        endpoint: events.url,
+        events: { deliveries: true, bounces: true },
+        version: "2",
+        contentType: "json",
+        timeZone: "UTC",
+        batch: { intervalSeconds: 1, maxEvents: 1000 },
+      }),
+    ],
+  });
+}
+
+function common(metricsPort: number, spoolDir: string, endpoint: Endpoint | null): Record<string, unknown> {
+  return {
+    spool: { dir: spoolDir },
+    metrics: { listen: `127.0.0.1:${metricsPort}` },
+    ...(endpoint === null ? {} : { endpoints: { caFile: endpoint.caFile, allowNetworks: ["127.0.0.0/8"] } }),
+    // The baselines log nothing; per-message info lines would tax mailhook alone.
+    log: { level: "warn" },
+  };
+}
+
+const manifest = (kind: string, spec: Record<string, unknown>) =>
+  ({ apiVersion: "mailhook.dev/v1alpha1", kind, metadata: { name: "bench", namespace: "default" }, spec });
+
+/** `mailhook relay` as a user runs it, from a fresh temp dir that is removed when it stops. */
+async function launchMailhook(bin: string, cwd: string, layout: MailhookLayout): Promise<SystemUnderTest> {
   if (!existsSync(bin)) throw new MailhookUnavailable(`${bin} does not exist`);
   const dir = await mkdtemp(join(tmpdir(), "mailhook-bench-"));
   removeAtExit(dir);
@@ -56,28 +133,11 @@ export async function startMailhook(endpoint: Endpoint, bin: string, cwd: string
     const [smtpPort, metricsPort] = [await freePort(), await freePort()];
     const config = join(dir, "relay.yaml");
     const manifests = join(dir, "manifests");
-    await writeFile(config, stringify({
-      serverComposition: "bench",
-      inbound: { listen: `127.0.0.1:${smtpPort}`, hostname: `mx.${benchDomain}`, domains: [benchDomain], maxConnections: 5000 },
-      spool: { dir: join(dir, "spool") },
-      metrics: { listen: `127.0.0.1:${metricsPort}` },
-      endpoints: { caFile: endpoint.caFile, allowNetworks: ["127.0.0.0/8"] },
-      // The baseline logs nothing; per-message info lines would tax mailhook alone.
-      log: { level: "warn" },
-    }));
+    const spoolDir = join(dir, "spool");
+    await writeFile(config, stringify(layout.settings({ smtpPort, metricsPort, spoolDir })));
     await mkdir(manifests);
-    await mkdir(join(dir, "spool"));
-    await writeFile(join(manifests, "bench.yaml"), stringify({
-      apiVersion: "mailhook.dev/v1alpha1",
-      kind: "InboundWebhook",
-      metadata: { name: "bench", namespace: "default" },
-      spec: {
-        endpoint: endpoint.url,
-        conditions: [{ header: "To", pattern: `@${benchDomain.replaceAll(".", "\\.")}$` }],
-        contentType: "json",
-        retry: { intervalSeconds: 10 },
-      },
-    }));
+    await mkdir(spoolDir);
+    for (const [i, m] of layout.manifests.entries()) await writeFile(join(manifests, `bench-${i}.yaml`), stringify(m));
     child = spawnProgram(process.execPath, [bin, "relay", "--config", config, "--manifests", manifests], cwd, "mailhook relay");
     await waitReady(child, metricsPort);
     const started = child;

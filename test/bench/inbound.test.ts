@@ -17,7 +17,7 @@ test("the bench measures the baseline end to end and reports a mailhook that can
   const json = join(dir, "result.json");
   const { stdout } = await promisify(execFile)(process.execPath, [
     new URL("../../bench/inbound.ts", import.meta.url).pathname,
-    "--sizes", "small", "--modes", "reuse", "--n", "20", "--concurrency", "4", "--timeout", "20",
+    "--benches", "inbound", "--sizes", "small", "--modes", "reuse", "--n", "20", "--concurrency", "4", "--timeout", "20",
     "--mailhook", broken, "--json", json,
   ]);
   assert.match(stdout, /target .*NOT MEASURED/);

@@ -34,3 +34,12 @@ test("filters keep the canonical order and bad values are usage errors", () => {
     assert.throws(() => parseOptions(argv, {}), (err: Error & { code?: string }) => err.code === "BENCH_USAGE");
   }
 });
+
+test("the outbound scenarios run by default, take --n and --concurrency, and --benches selects", () => {
+  assert.deepEqual(parseOptions([], {}).outbound.map((p) => `${p.scenario}/${p.count}/${p.concurrency}`), ["relay/4000/16", "events/4000/16"]);
+  assert.deepEqual(parseOptions(["--n", "9", "--concurrency", "3"], {}).outbound.map((p) => `${p.count}/${p.concurrency}`), ["9/3", "9/3"]);
+  const onlyEvents = parseOptions(["--benches", "events"], {});
+  assert.deepEqual(onlyEvents.scenarios, []);
+  assert.deepEqual(onlyEvents.outbound.map((p) => p.scenario), ["events"]);
+  assert.throws(() => parseOptions(["--benches", "smtp"], {}), (err: Error & { code?: string }) => err.code === "BENCH_USAGE");
+});
