@@ -265,7 +265,11 @@ export class Relay {
 
   #inboundHandler(): InboundHandler {
     return {
-      checkRecipient: (address) => (this.#bounces?.isBounceAddress(address) ? "active" : recipientMayMatch(this.#matchers, address)),
+      checkRecipient: (address) => {
+        if (this.#bounces?.isBounceAddress(address)) return "active";
+        // Before the first configuration every recipient would look unknown: refuse only for now.
+        return this.#configured ? recipientMayMatch(this.#matchers, address) : "not-ready";
+      },
       receive: (mail) => this.#receive(mail),
       refused: (event) => this.metrics.mailsRefused.inc({ reason: event.reason }),
     };

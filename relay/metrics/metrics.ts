@@ -31,6 +31,7 @@ export type RefusalReason =
   | "malformed"
   | "auth_failed"
   | "sender_not_allowed"
+  | "not_ready"
   | "spool_error";
 
 export type PostOutcome = "success" | "retry" | "gone" | "gave_up";

@@ -13,8 +13,11 @@ export type InboundSettings = RelaySettings["inbound"];
 export type InboundListener = SmtpListener;
 
 export interface InboundHandler extends Pick<ListenerPolicy, "receive" | "refused"> {
-  /** RCPT TO for an accepted domain: may some webhook take mail for this (normalised) address? */
-  checkRecipient(address: string): RecipientVerdict;
+  /**
+   * RCPT TO for an accepted domain: may some webhook take mail for this (normalised) address?
+   * "not-ready" while no webhook configuration is loaded yet: a temporary refusal, never a 550.
+   */
+  checkRecipient(address: string): RecipientVerdict | "not-ready";
 }
 
 export function startInboundListener(settings: InboundSettings, handler: InboundHandler, logger: Logger): Promise<InboundListener> {
@@ -29,6 +32,7 @@ export function startInboundListener(settings: InboundSettings, handler: Inbound
         const verdict = handler.checkRecipient(checked.address);
         if (verdict === "none") return { ok: false, refusal: replies.noWebhook() };
         if (verdict === "suspended-only") return { ok: false, refusal: replies.suspended() };
+        if (verdict === "not-ready") return { ok: false, refusal: replies.notReady() };
         return checked;
       },
       receive: (mail) => handler.receive(mail),

@@ -101,6 +101,12 @@ export const replies = {
     message: "authentication credentials invalid",
     reason: "auth_failed",
   }),
+  notReady: (): SmtpRefusal => ({
+    code: 451,
+    enhanced: "4.3.0",
+    message: "not ready: the webhook configuration is still loading; try again later",
+    reason: "not_ready",
+  }),
   localError: (): SmtpRefusal => ({
     code: 451,
     enhanced: "4.3.0",

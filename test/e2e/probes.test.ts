@@ -48,3 +48,13 @@ test("status shows each webhook's waiting deliveries and delivery facts, and no 
   assert.deepEqual({ pending: status.inbound["default/a"]?.pending, configured: status.inbound["default/a"]?.configured }, { pending: 1, configured: true });
   assert.doesNotMatch(text, /very-secret-key|hunter2/);
 });
+
+test("before its first webhook configuration the relay refuses mail temporarily, never with a 550", async (t) => {
+  const h = await startRelay();
+  t.after(() => h.close());
+  await assert.rejects(h.send({ to: "x@example.com", subject: "too early", text: "x" }), (err: { responseCode?: number; response?: string }) => {
+    assert.equal(err.responseCode, 451);
+    assert.match(String(err.response), /4\.3\.0 not ready/);
+    return true;
+  });
+});
