@@ -144,6 +144,16 @@ export class InboundDeliveryWorker {
 
   /** Claims due jobs while there are free slots and the spool may have some. */
   #pump(): void {
+    try {
+      this.#claim();
+    } catch (err) {
+      // The spool could not be read: look again later rather than crash or stop for good.
+      this.#o.logger.error("could not claim inbound deliveries; will look again", { err });
+      this.#armTimer(this.#now() + MAX_SLEEP_MS, true);
+    }
+  }
+
+  #claim(): void {
     if (this.#stopping || !this.#backlog) return;
     const serving = new Set<string>();
     for (const [key, hook] of this.#o.webhooks()) if (!hook.suspended) serving.add(key);
@@ -188,7 +198,12 @@ export class InboundDeliveryWorker {
     this.#inFlightByWebhook.set(job.webhookKey, (this.#inFlightByWebhook.get(job.webhookKey) ?? 0) + 1);
     // The slot is free once the post is answered; the outcome's commit goes on without holding it.
     this.#attempt(job, raw)
-      .catch((err: unknown) => this.#o.logger.error("inbound delivery attempt failed", { job: job.id, webhook: job.webhookKey, err }))
+      // Something unexpected (a spool read error, an unusable signing secret): the job goes back to
+      // the spool after a pause, neither leaked nor retried in a loop.
+      .catch((err: unknown) => {
+        this.#o.logger.error("inbound delivery attempt failed; will try again later", { job: job.id, webhook: job.webhookKey, err });
+        this.#releaseLater(job.id);
+      })
       .finally(() => {
         this.#inFlight--;
         const left = (this.#inFlightByWebhook.get(job.webhookKey) ?? 1) - 1;
@@ -209,12 +224,15 @@ export class InboundDeliveryWorker {
       // Kept leased for a pause: released at once, the post would be repeated in a loop while the
       // disk stays full (same webhook-id, but a storm all the same).
       this.#o.logger.error("inbound delivery outcome could not be recorded; the job will be tried again later", { job: job.id, webhook: job.webhookKey, err });
-      setTimeout(() => {
-        this.#o.spool.release(job.id);
-        this.rescan();
-      }, OUTCOME_FAILURE_PAUSE_MS).unref();
+      this.#releaseLater(job.id);
     });
   }
+
+  #releaseLater(jobId: string): void {
+    setTimeout(() => {
+      this.#o.spool.release(jobId);
+      this.rescan();
+    }, OUTCOME_FAILURE_PAUSE_MS).unref();  }
 
   async #attempt(job: InboundJob, preloaded?: Buffer): Promise<void> {
     const { spool, metrics, logger } = this.#o;

@@ -7,7 +7,7 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "../metrics/metrics.ts";
-import type { OutboundJob, OutboundSpool } from "../queue/outbound-store.ts";
+import { SENT_PRUNE_CHUNK, type OutboundJob, type OutboundSpool } from "../queue/outbound-store.ts";
 import { retryTimeout, type DeliveryResult } from "./classify.ts";
 import { nextOutboundAttempt, type OutboundRetryPolicy } from "./retry-schedule.ts";
 import type { DeliveryRequest } from "./smtp-deliver.ts";
@@ -91,7 +91,12 @@ export class OutboundDeliveryWorker {
 
   #prune(now: number): void {
     this.#lastPrune = now;
-    this.#o.spool.pruneSent(this.#o.sentRetentionMs).catch((err: unknown) => this.#o.logger.error("delivered outbound jobs could not be pruned", { err }));
+    // In chunks (each its own short transaction) until a chunk comes back short: the table cannot
+    // outgrow pruning however many mails a minute are delivered.
+    const prune = async () => {
+      while (!this.#stopping && (await this.#o.spool.pruneSent(this.#o.sentRetentionMs)) >= SENT_PRUNE_CHUNK);
+    };
+    prune().catch((err: unknown) => this.#o.logger.error("delivered outbound jobs could not be pruned", { err }));
   }
 
   /**

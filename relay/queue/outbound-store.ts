@@ -109,7 +109,8 @@ export interface OutboundSpoolOptions {
 export const DEFAULT_SENT_RETENTION_MS = 7 * 86_400_000;
 const MAX_REASON_CHARS = 2048;
 /** Rows one prune deletes at most, so one transaction never holds the database for long. */
-const PRUNE_CHUNK = 5000;
+/** Delivered jobs deleted per prune transaction. */
+export const SENT_PRUNE_CHUNK = 5000;
 const QUARANTINE_REASON = "the relay's spooled copy of the mail is unreadable (quarantined)";
 
 const SQL = {
@@ -152,7 +153,7 @@ const SQL = {
   deleteMessageJobs: "DELETE FROM outbound_jobs WHERE message_id = ?",
   deleteMessage: "DELETE FROM outbound_messages WHERE id = ?",
   pruneSent: `DELETE FROM outbound_sent WHERE id IN
-    (SELECT id FROM outbound_sent WHERE delivered_at < ? ORDER BY delivered_at LIMIT ${PRUNE_CHUNK})`,
+    (SELECT id FROM outbound_sent WHERE delivered_at < ? ORDER BY delivered_at LIMIT ${SENT_PRUNE_CHUNK})`,
   totals: "SELECT name, n FROM outbound_totals",
   oldest: "SELECT min(first_seen_at) AS oldest FROM outbound_jobs",
 } as const;
