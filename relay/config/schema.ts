@@ -54,6 +54,11 @@ function listenerFields(defaultListen: string, defaultMaxRecipients: number) {
     /** Largest header section accepted, in bytes. */
     maxHeaderBytes: z.int().min(1024).max(16_777_216).default(262_144),
     maxConnections: z.int().min(1).max(100_000).default(500),
+    /**
+     * Bytes of messages being received held in memory, all sessions together. Past it a message
+     * gets `452 4.3.1` (the sender retries): many slow senders cannot exhaust the relay's memory.
+     */
+    maxBufferedBytes: z.int().min(1024 * 1024).max(64 * 1024 ** 3).default(512 * 1024 * 1024),
     socketTimeoutSeconds: z.int().min(5).max(3600).default(60),
     /** Certificate for STARTTLS; without it the listener offers no TLS. */
     tls: tlsFiles.nullable().default(null),

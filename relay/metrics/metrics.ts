@@ -32,6 +32,7 @@ export type RefusalReason =
   | "auth_failed"
   | "sender_not_allowed"
   | "not_ready"
+  | "busy"
   | "spool_error";
 
 export type PostOutcome = "success" | "retry" | "gone" | "gave_up";

@@ -101,6 +101,12 @@ export const replies = {
     message: "authentication credentials invalid",
     reason: "auth_failed",
   }),
+  busy: (): SmtpRefusal => ({
+    code: 452,
+    enhanced: "4.3.1",
+    message: "insufficient system resources: too many messages being received at once; try again later",
+    reason: "busy",
+  }),
   notReady: (): SmtpRefusal => ({
     code: 451,
     enhanced: "4.3.0",

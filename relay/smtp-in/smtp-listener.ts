@@ -94,6 +94,8 @@ export async function startSmtpListener(settings: ListenerSettings, policy: List
   const tls = settings.tls ? await readTlsFiles(settings.tls) : undefined;
   // Sessions between an accepted MAIL FROM and the end of their DATA: a graceful close waits for these.
   const inTransaction = new Set<string>();
+  // Bytes of messages being received, all sessions together (bounded by maxBufferedBytes).
+  let buffered = 0;
   // The recipients of each session's transaction, as the policy normalised them.
   const recipientsOf = new Map<string, string[]>();
   const facts = (session: SMTPServerSession): SessionFacts => ({ remoteAddress: session.remoteAddress, user: userOf(session) });
@@ -194,19 +196,40 @@ export async function startSmtpListener(settings: ListenerSettings, policy: List
     onData(stream: SMTPServerDataStream, session, callback) {
       const guard = new DataGuard(limits);
       let chunks: Buffer[] = [];
+      let held = 0;
+      let overBudget = false;
+      const drop = () => {
+        buffered -= held;
+        held = 0;
+        chunks = [];
+      };
       stream.on("data", (chunk: Buffer) => {
         // After a violation the rest is only counted and discarded: nothing of it is kept.
-        if (guard.push(chunk)) chunks = [];
-        else chunks.push(chunk);
+        if (guard.push(chunk) || overBudget) return drop();
+        // Messages being received are held in memory; all sessions together stay under a budget,
+        // so many slow senders cannot exhaust the relay's memory (they get a 452 and retry).
+        if (buffered + chunk.length > settings.maxBufferedBytes) {
+          overBudget = true;
+          return drop();
+        }
+        chunks.push(chunk);
+        held += chunk.length;
+        buffered += chunk.length;
       });
       // The client went away mid-message: there is nobody to answer, and nothing was accepted.
       stream.once("error", () => {
-        chunks = [];
+        drop();
         inTransaction.delete(session.id);
       });
       stream.once("end", () => {
         const violation = guard.violation ?? (stream.sizeExceeded ? "too_large" : undefined);
+        if (overBudget && !violation) {
+          inTransaction.delete(session.id);
+          return callback(refuse(replies.busy(), "data", session));
+        }
         const finish = (err: Error | null, reply?: string) => {
+          // The mail is answered for: its bytes no longer count against the listener's budget.
+          drop();
           inTransaction.delete(session.id);
           callback(err, reply);
           // Once the reply is out, a closing listener has no reason to keep the session.
@@ -221,7 +244,6 @@ export async function startSmtpListener(settings: ListenerSettings, policy: List
           tls: session.secure,
           user: userOf(session),
         };
-        chunks = [];
         receiveSafely(policy, mail).then(
           (result) => {
             if (result.accepted) {

@@ -328,3 +328,17 @@ test("a graceful close lets a transaction in progress finish and sends idle sess
   assert.equal(handler.received.length, 1);
   assert.match(handler.received[0]!.raw.toString(), /first half\r\nsecond half\r\n$/);
 });
+
+test("messages being received share a memory budget: past it a message gets 452 and the budget is freed again", async (t) => {
+  const handler = new TestHandler();
+  const listener = await startInboundListener(inboundSettings({ maxMessageBytes: 4 * 1024 * 1024, maxLineBytes: 100_000, maxBufferedBytes: 1024 * 1024 }), handler, silentLogger);
+  t.after(() => listener.close(100));
+  const client = transport(listener.address.port);
+  const big = `${"x".repeat(999)}\n`.repeat(1500); // ~1.5 MB, over the 1 MiB budget on its own
+  const err = await rejection(client.sendMail({ from: "a@sender.test", to: "someone@example.com", subject: "big", text: big }));
+  assert.equal(err.responseCode, 452);
+  assert.match(String(err.response), /4\.3\.1/);
+  await client.sendMail({ from: "a@sender.test", to: "someone@example.com", subject: "small", text: "fits" });
+  assert.equal(handler.received.length, 1);
+  assert.deepEqual(handler.refusals.map((r) => r.reason), ["busy"]);
+});
