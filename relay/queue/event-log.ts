@@ -4,9 +4,9 @@
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import { errorStatuses, eventTypeOf, type DeliveryEvent, type EventType } from "../events/types.ts";
 import type { SharedDatabase } from "./shared-database.ts";
+import { clip } from "./values.ts";
 
 /** Texts an event keeps at most (a reason may quote a long server reply; a subject may be hostile). */
-const MAX_EVENT_TEXT_CHARS = 2048;
 
 const INSERT = `INSERT INTO events (type, type_seq, created_at, status, return_path, header_from, recipient,
     message_id_header, subject, reason, sender_ip, source_ip, api_data, error_status, enhanced_status)
@@ -52,9 +52,6 @@ export class EventLog {
   }
 }
 
-function clip(text: string): string {
-  return text.length <= MAX_EVENT_TEXT_CHARS ? text : `${text.slice(0, MAX_EVENT_TEXT_CHARS - 1)}…`;
-}
 
 function decodeEvent(row: Record<string, SQLOutputValue>): DeliveryEvent {
   const facts = {

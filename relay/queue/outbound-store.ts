@@ -10,13 +10,13 @@
 // As in the inbound Spool, claims are in-memory leases (one process owns the spool): a job claimed by
 // `claimDue` is handed out again only after its outcome was committed, it was released, or the process
 // restarted. A crash mid-delivery delivers that recipient again (at-least-once, like every MTA).
-import { createHash } from "node:crypto";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import type { DeliveryEvent, ErrorStatus } from "../events/types.ts";
 import type { SpoolLog } from "./database-file.ts";
 import { SpoolError } from "./errors.ts";
 import { EventLog } from "./event-log.ts";
 import type { SharedDatabase } from "./shared-database.ts";
+import { clip, isText, sha256 } from "./values.ts";
 
 export interface OutboundMessageInput {
   readonly id: string;
@@ -107,7 +107,6 @@ export interface OutboundSpoolOptions {
 
 /** How long delivered jobs are remembered for asynchronous bounces, by default. */
 export const DEFAULT_SENT_RETENTION_MS = 7 * 86_400_000;
-const MAX_REASON_CHARS = 2048;
 /** Rows one prune deletes at most, so one transaction never holds the database for long. */
 /** Delivered jobs deleted per prune transaction. */
 export const SENT_PRUNE_CHUNK = 5000;
@@ -483,17 +482,8 @@ function decodeJob(row: Record<string, SQLOutputValue>): OutboundJob {
   };
 }
 
-function sha256(data: Uint8Array): Buffer {
-  return createHash("sha256").update(data).digest();
-}
 
-function clip(text: string): string {
-  return text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS - 1)}…`;
-}
 
-function isText(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0;
-}
 
 /** Why a message cannot be spooled, or undefined. */
 function invalidMessage(m: OutboundMessageInput): string | undefined {

@@ -12,13 +12,13 @@
 // in-memory leases: `claimDue` hands a job out once; it is handed out again only after its outcome was
 // committed (reschedule) or `release` was called, or after a restart (a crash mid-post redelivers it:
 // delivery is at-least-once, and the job id is the receiver's de-duplication key).
-import { createHash } from "node:crypto";
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
 import { openDatabaseFile, syncDirectory } from "./database-file.ts";
 import type { SpoolLog } from "./database-file.ts";
 import { SpoolError, describe } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import type { SharedDatabase } from "./shared-database.ts";
+import { clip, isText, sha256 } from "./values.ts";
 
 export type { SpoolLog } from "./database-file.ts";
 
@@ -111,8 +111,6 @@ export interface SpoolCounts {
   readonly quarantinedJobs: number;
 }
 
-/** Error texts and give-up reasons are kept this long at most (they may quote an endpoint's answer). */
-const MAX_REASON_CHARS = 2048;
 /** How long an outcome write waits for others to share its (unsynced) commit. */
 const OUTCOME_COMMIT_DELAY_MS = 10;
 
@@ -548,13 +546,7 @@ export class Spool {
   }
 }
 
-function sha256(data: Uint8Array): Buffer {
-  return createHash("sha256").update(data).digest();
-}
 
-function clip(text: string): string {
-  return text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS - 1)}…`;
-}
 
 function writeFailed(error: unknown): SpoolError {
   return new SpoolError("SPOOL_WRITE_FAILED", `spool write failed: ${describe(error)}`, { cause: error });
@@ -564,9 +556,6 @@ function logToStderr(level: string, msg: string, fields: Record<string, unknown>
   process.stderr.write(`${JSON.stringify({ level, component: "spool", msg, ...fields })}\n`);
 }
 
-function isText(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0;
-}
 
 /** Why a message cannot be spooled, or undefined. */
 function invalidMessage(m: InboundMessageInput): string | undefined {
