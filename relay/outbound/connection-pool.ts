@@ -16,6 +16,8 @@ export interface PoolLimits {
   readonly maxUses: number;
   /** How long an idle resource is kept. */
   readonly idleMs: number;
+  /** How long a caller waits for a resource of a key at its limit before DestinationBusyError. */
+  readonly waitMs: number;
 }
 
 export interface Lease<R extends PooledResource> {
@@ -41,6 +43,16 @@ interface Idle<R> {
   readonly resource: R;
   readonly uses: number;
   readonly timer: NodeJS.Timeout;
+}
+
+/** The `code` of the error for callers that waited too long for a busy destination. */
+export const DESTINATION_BUSY = "OUTBOUND_DESTINATION_BUSY";
+
+export class DestinationBusyError extends Error {
+  readonly code = DESTINATION_BUSY;
+  constructor(limit: number) {
+    super(`destination busy: all ${limit} connections to it are in use`);
+  }
 }
 
 /** A waiter is handed an idle resource, or the right to open one (its slot already counted). */
@@ -74,7 +86,26 @@ export class ConnectionPool<R extends PooledResource> {
     const idle = this.#takeIdle(state);
     if (idle !== undefined) return { key, resource: idle.resource, reused: true, uses: idle.uses };
     if (state.open >= this.#limits.maxPerKey) {
-      const grant = await new Promise<Grant<R>>((resolve, reject) => state.waiters.push({ resolve, reject }));
+      const grant = await new Promise<Grant<R>>((resolve, reject) => {
+        const waiter: Waiter<R> = {
+          resolve: (g) => {
+            clearTimeout(timer);
+            resolve(g);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        };
+        // A caller does not wait for ever behind a busy destination: it holds a worker slot that
+        // mail for other destinations needs. It gives up its place and is told the destination is busy.
+        const timer = setTimeout(() => {
+          const at = state.waiters.indexOf(waiter);
+          if (at !== -1) state.waiters.splice(at, 1);
+          reject(new DestinationBusyError(this.#limits.maxPerKey));
+        }, this.#limits.waitMs);
+        state.waiters.push(waiter);
+      });
       if ("idle" in grant) return { key, resource: grant.idle.resource, reused: true, uses: grant.idle.uses };
     } else {
       state.open++;

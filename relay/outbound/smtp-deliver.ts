@@ -69,6 +69,7 @@ export class OutboundDelivery {
       maxPerKey: settings.connections.maxPerDestination,
       maxUses: settings.connections.maxMessagesPerConnection,
       idleMs: settings.connections.idleSeconds * 1000,
+      waitMs: settings.timeouts.connectSeconds * 1000,
     });
   }
 

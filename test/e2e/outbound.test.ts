@@ -178,3 +178,30 @@ test("a relay source outside the allowed networks is refused and nothing is queu
   assert.match(await h.metric("mailhook_inbound_mails_refused_total"), /reason="sender_not_allowed"} 1/);
   assert.match(await h.metric("mailhook_outbound_queued_jobs"), / 0$/m);
 });
+
+test("a slow destination does not hold every worker slot: mail to another domain goes out meanwhile", async () => {
+  const slow = await startSmtpSink({ rules: { data: () => new Promise((resolve) => setTimeout(() => resolve(undefined), 1500)) } });
+  const fast = await startSmtpSink();
+  const h = await startRelay({
+    submission: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"] },
+    outbound: {
+      routes: { "slow.test": `127.0.0.1:${slow.port}`, "fast.test": `127.0.0.1:${fast.port}` },
+      concurrency: 2,
+      connections: { maxPerDestination: 1 },
+      timeouts: { connectSeconds: 0.3 },
+    },
+  });
+  cleanups.push(() => slow.close(), () => fast.close(), () => h.close());
+  h.relay.applyWebhooks({ inbound: [] });
+  const client = nodemailer.createTransport({ host: "127.0.0.1", port: h.relay.submissionPort, secure: false, ignoreTLS: true });
+  for (let i = 0; i < 4; i++) await client.sendMail({ from: "a@sender.test", to: `r${i}@slow.test`, subject: `slow ${i}`, text: "x" });
+  await client.sendMail({ from: "a@sender.test", to: "r@fast.test", subject: "fast", text: "x" });
+  client.close();
+  const started = Date.now();
+  while (fast.messages.length === 0) {
+    if (Date.now() - started > 5000) throw new Error("mail to the fast destination waited behind the slow one");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // The slow destination still has its first mail in progress: the fast one did not wait for it.
+  assert.equal(slow.messages.length, 0);
+});

@@ -12,9 +12,9 @@ class Resource implements PooledResource {
   }
 }
 
-function pool(limits: Partial<{ maxPerKey: number; maxUses: number; idleMs: number }> = {}) {
+function pool(limits: Partial<{ maxPerKey: number; maxUses: number; idleMs: number; waitMs: number }> = {}) {
   const created: Resource[] = [];
-  const p = new ConnectionPool<Resource>({ maxPerKey: 2, maxUses: 100, idleMs: 60_000, ...limits });
+  const p = new ConnectionPool<Resource>({ maxPerKey: 2, maxUses: 100, idleMs: 60_000, waitMs: 60_000, ...limits });
   const open = async () => {
     await sleep(1);
     const r = new Resource();
@@ -25,6 +25,17 @@ function pool(limits: Partial<{ maxPerKey: number; maxUses: number; idleMs: numb
 }
 
 describe("the connection pool", () => {
+  test("a caller behind a busy destination gives up its place after waitMs, and the queue goes on", async () => {
+    const { p, open } = pool({ maxPerKey: 1, waitMs: 30 });
+    const held = await p.acquire("a", open);
+    await assert.rejects(p.acquire("a", open), { code: "OUTBOUND_DESTINATION_BUSY", message: /all 1 connections/ });
+    const next = p.acquire("a", open);
+    p.release(held, true);
+    assert.equal((await next).resource, held.resource);
+    p.release(await next, true);
+    p.close();
+  });
+
   test("a released resource is reused by the next caller for the same key", async () => {
     const { p, open, created } = pool();
     const first = await p.acquire("a", open);
