@@ -9,7 +9,7 @@ import type { OutboundSpool } from "../queue/outbound-store.ts";
 import { analyseBounce } from "./analyse.ts";
 
 export interface BounceIntake {
-  /** Whether an address is a VERP return path of ours (the listener accepts it). */
+  /** Whether an address is a VERP return path naming a job we know (the listener accepts it). */
   isBounceAddress(address: string): boolean;
   /** Records the bounce for every job the recipients name; resolves once committed. */
   receive(raw: Buffer, recipients: readonly string[]): Promise<void>;
@@ -18,7 +18,10 @@ export interface BounceIntake {
 export function bounceIntake(verp: VerpOptions, outbound: OutboundSpool, logger: Logger): BounceIntake {
   const log = logger.child({ component: "bounces" });
   return {
-    isBounceAddress: (address) => jobIdFromReturnPath(verp, address) !== undefined,
+    isBounceAddress: (address) => {
+      const jobId = jobIdFromReturnPath(verp, address);
+      return jobId !== undefined && outbound.knowsJob(jobId);
+    },
     async receive(raw, recipients) {
       const analysis = await analyseBounce(raw);
       // The job names one recipient; the report's first failed one is about it.

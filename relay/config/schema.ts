@@ -65,10 +65,19 @@ function listenerFields(defaultListen: string, defaultMaxRecipients: number) {
   };
 }
 
-export const inboundSettings = z.strictObject({
-  ...listenerFields("0.0.0.0:2525", 100),
-  domains: z.array(domainName).default([]),
-});
+/** A buffer budget smaller than one message would refuse that message (452) for ever. */
+function budgetHoldsOneMessage(s: { maxBufferedBytes: number; maxMessageBytes: number }, ctx: z.RefinementCtx): void {
+  if (s.maxBufferedBytes < s.maxMessageBytes) {
+    ctx.addIssue({ code: "custom", path: ["maxBufferedBytes"], message: "must be at least maxMessageBytes" });
+  }
+}
+
+export const inboundSettings = z
+  .strictObject({
+    ...listenerFields("0.0.0.0:2525", 100),
+    domains: z.array(domainName).default([]),
+  })
+  .superRefine(budgetHoldsOneMessage);
 
 /**
  * The relay-source side: mail to deliver. Only clients from `allowedNetworks` or authenticated as a
@@ -83,6 +92,12 @@ export const submissionSettings = z.strictObject({
   allowInsecureAuth: z.boolean().default(false),
   /** Mail header whose value is echoed as `apiData` in version 2 events. */
   apiDataHeader: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, "must be a header name").default("X-Mailhook-Api-Data"),
+}).superRefine((s, ctx) => {
+  budgetHoldsOneMessage(s, ctx);
+  // AUTH is only offered over TLS unless allowed in clear: users configured with neither could never log in.
+  if (s.authUsersFile !== null && s.tls === null && !s.allowInsecureAuth) {
+    ctx.addIssue({ code: "custom", path: ["authUsersFile"], message: "AUTH needs submission.tls (STARTTLS), or allowInsecureAuth: true inside a trusted network" });
+  }
 });
 
 export const relaySettings = z.strictObject({

@@ -147,7 +147,10 @@ export function specialRange(address: string): string | null {
  * listener's allowed relay sources.
  */
 export function compileNetworkMatcher(networks: readonly string[]): (address: string) => boolean {
-  const compiled = networks.map(parseNetwork);
+  // An IPv4 network written in IPv4-mapped IPv6 form (::ffff:10.0.0.0/104) means the IPv4 network.
+  const compiled = networks.map(parseNetwork).map((n) =>
+    n.bytes.length === 16 && n.prefix >= 96 && contains(IPV4_MAPPED, n.bytes) ? { bytes: n.bytes.slice(12), prefix: n.prefix - 96 } : n,
+  );
   return (address) => {
     const bytes = parseIp(address);
     if (bytes === null) return false;

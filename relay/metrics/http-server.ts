@@ -26,7 +26,14 @@ export async function startProbeServer(
         (err: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${String(err)}\n`),
       );
     } else if (path === "/status") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(status(), null, 2) + "\n");
+      let body: string;
+      try {
+        body = JSON.stringify(status(), null, 2) + "\n";
+      } catch (err) {
+        res.writeHead(500, { "content-type": "text/plain" }).end(`status failed: ${String(err)}\n`);
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
     } else if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {

@@ -73,6 +73,17 @@ export class OutboundDeliveryWorker {
   }
 
   #pump(): void {
+    try {
+      this.#claim();
+    } catch (err) {
+      // The spool could not be read: look again later rather than crash or stop for good.
+      this.#o.logger.error("could not claim outbound deliveries; will look again", { err });
+      this.#backlog = true;
+      this.#arm(this.#now() + MAX_SLEEP_MS, true);
+    }
+  }
+
+  #claim(): void {
     if (this.#stopping) return;
     const now = this.#now();
     if (now - this.#lastPrune >= PRUNE_EVERY_MS) this.#prune(now);

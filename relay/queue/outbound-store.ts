@@ -154,6 +154,7 @@ const SQL = {
   pruneSent: `DELETE FROM outbound_sent WHERE id IN
     (SELECT id FROM outbound_sent WHERE delivered_at < ? ORDER BY delivered_at LIMIT ${SENT_PRUNE_CHUNK})`,
   totals: "SELECT name, n FROM outbound_totals",
+  knowsJob: "SELECT 1 AS known FROM outbound_jobs WHERE id = ? UNION ALL SELECT 1 FROM outbound_sent WHERE id = ? LIMIT 1",
   oldest: "SELECT min(first_seen_at) AS oldest FROM outbound_jobs",
 } as const;
 
@@ -235,6 +236,11 @@ export class OutboundSpool {
     for (const messageId of orphans) this.#quarantine(messageId, "message row missing");
     for (const job of claimed) this.#leases.add(job.id);
     return claimed;
+  }
+
+  /** Whether a job is queued, or was delivered recently enough for a bounce mail to name it. */
+  knowsJob(jobId: string): boolean {
+    return this.#sql.knowsJob.get(jobId, jobId) !== undefined;
   }
 
   /** When the earliest unleased job becomes due (possibly in the past); undefined when none is queued. */

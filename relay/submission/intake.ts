@@ -39,7 +39,9 @@ export function submissionIntake(options: SubmissionIntakeOptions): (mail: Recei
       jobs: mail.recipients.map((recipient) => ({ id: newOutboundJobId(), recipient })),
     });
     options.logger.debug("submitted mail accepted", { id, recipients: mail.recipients.length, user: mail.user });
-    options.accepted();
+    // The mail is committed: nothing after this may turn the 250 into a 451 (the sender would send
+    // it again), so waking the worker happens outside this call.
+    queueMicrotask(options.accepted);
     return { accepted: true, queueId: id };
   };
 }

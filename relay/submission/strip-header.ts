@@ -3,7 +3,7 @@
 
 export function removeHeaderFields(raw: Buffer, name: string): Buffer {
   const end = headerEnd(raw);
-  const wanted = `${name.toLowerCase()}:`;
+  const wanted = name.toLowerCase();
   const kept: Buffer[] = [];
   let dropping = false;
   let start = 0;
@@ -12,7 +12,9 @@ export function removeHeaderFields(raw: Buffer, name: string): Buffer {
     const stop = newline === -1 || newline >= end ? end : newline + 1;
     const line = raw.subarray(start, stop);
     const continuation = line[0] === 0x20 || line[0] === 0x09;
-    if (!continuation) dropping = line.subarray(0, wanted.length).toString("latin1").toLowerCase() === wanted;
+    // The name is what precedes the colon, trailing blanks removed (the obsolete `Name :` form
+    // that header parsers, ours included, still accept).
+    if (!continuation) dropping = fieldName(line) === wanted;
     if (!dropping) kept.push(line);
     start = stop;
   }
@@ -29,4 +31,9 @@ function headerEnd(raw: Buffer): number {
     i = newline + 1;
   }
   return raw.length;
+}
+
+function fieldName(line: Buffer): string | undefined {
+  const colon = line.indexOf(0x3a);
+  return colon === -1 ? undefined : line.subarray(0, colon).toString("latin1").replace(/[ \t]+$/, "").toLowerCase();
 }

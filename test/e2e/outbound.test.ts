@@ -205,3 +205,10 @@ test("a slow destination does not hold every worker slot: mail to another domain
   // The slow destination still has its first mail in progress: the fast one did not wait for it.
   assert.equal(slow.messages.length, 0);
 });
+
+test("mail to a return path that names no job is refused at RCPT", async () => {
+  const h = await startRelay({ outbound: { bounceDomain: "bounces.example.com" } });
+  cleanups.push(() => h.close());
+  h.relay.applyWebhooks({ inbound: [] });
+  await assert.rejects(h.send({ envelope: { from: "", to: ["bounce+aaaaaaaaaaaaaaaaaaaaaaaaaa@bounces.example.com"] }, raw: "Subject: x\r\n\r\ny\r\n" }), /550/);
+});

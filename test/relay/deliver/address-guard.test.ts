@@ -151,4 +151,6 @@ test("a network matcher takes IPv4, IPv6 and IPv4-mapped addresses, and nothing 
   assert.equal(inside("11.0.0.1"), false);
   assert.equal(inside("not an address"), false);
   assert.equal(compileNetworkMatcher([])("10.0.0.1"), false);
+  // An IPv4 network written in IPv4-mapped form means the IPv4 network.
+  assert.equal(compileNetworkMatcher(["::ffff:127.0.0.0/104"])("127.0.0.1"), true);
 });

@@ -330,15 +330,34 @@ test("a graceful close lets a transaction in progress finish and sends idle sess
 });
 
 test("messages being received share a memory budget: past it a message gets 452 and the budget is freed again", async (t) => {
+  // receive() for the first mail waits at a gate, so its bytes stay counted while the second arrives.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
   const handler = new TestHandler();
-  const listener = await startInboundListener(inboundSettings({ maxMessageBytes: 4 * 1024 * 1024, maxLineBytes: 100_000, maxBufferedBytes: 1024 * 1024 }), handler, silentLogger);
+  let arrived = false;
+  const held: InboundHandler = {
+    checkRecipient: (address) => handler.checkRecipient(address),
+    receive: async (mail) => {
+      if (mail.raw.includes("Subject: first")) {
+        arrived = true;
+        await gate;
+      }
+      return handler.receive(mail);
+    },
+    refused: (event) => handler.refused(event),
+  };
+  const mib = 1024 * 1024;
+  const listener = await startInboundListener(inboundSettings({ maxMessageBytes: mib, maxLineBytes: 100_000, maxBufferedBytes: mib }), held, silentLogger);
   t.after(() => listener.close(100));
-  const client = transport(listener.address.port);
-  const big = `${"x".repeat(999)}\n`.repeat(1500); // ~1.5 MB, over the 1 MiB budget on its own
-  const err = await rejection(client.sendMail({ from: "a@sender.test", to: "someone@example.com", subject: "big", text: big }));
+  const text = `${"x".repeat(999)}\n`.repeat(700); // ~700 KB: one fits the budget, two do not
+  const first = transport(listener.address.port).sendMail({ from: "a@sender.test", to: "someone@example.com", subject: "first", text });
+  while (!arrived) await sleep(10);
+  const err = await rejection(transport(listener.address.port).sendMail({ from: "a@sender.test", to: "someone@example.com", subject: "second", text }));
   assert.equal(err.responseCode, 452);
   assert.match(String(err.response), /4\.3\.1/);
-  await client.sendMail({ from: "a@sender.test", to: "someone@example.com", subject: "small", text: "fits" });
-  assert.equal(handler.received.length, 1);
+  open();
+  await first;
+  await transport(listener.address.port).sendMail({ from: "a@sender.test", to: "someone@example.com", subject: "third", text });
+  assert.equal(handler.received.length, 2);
   assert.deepEqual(handler.refusals.map((r) => r.reason), ["busy"]);
 });

@@ -68,12 +68,13 @@ test("with AUTH users, an outside client must authenticate; wrong credentials ar
   assert.equal(l.received[0]?.user, "app");
 });
 
-test("AUTH is not offered without TLS unless allowed, so passwords never cross in clear", async () => {
-  const users = join(dir, "users2");
-  await writeFile(users, "app:pw\n");
-  const l = await listen({ authUsersFile: users });
-  await assert.rejects(send(l.port, { auth: { user: "app", pass: "pw" } }));
-  assert.equal(l.received.length, 0);
+test("AUTH users without TLS are a configuration error unless AUTH in clear is allowed explicitly", () => {
+  const r = submissionSettings.safeParse({ authUsersFile: "/etc/mailhook/users" });
+  assert.equal(r.success, false);
+  assert.deepEqual(r.error?.issues.map((i) => [i.path.join("."), i.message]), [
+    ["authUsersFile", "AUTH needs submission.tls (STARTTLS), or allowInsecureAuth: true inside a trusted network"],
+  ]);
+  assert.equal(submissionSettings.safeParse({ authUsersFile: "/etc/mailhook/users", allowInsecureAuth: true }).success, true);
 });
 
 test("routing tricks and domainless recipients are refused", () => {

@@ -21,3 +21,8 @@ test("a message without the field is returned byte for byte", () => {
   const raw = Buffer.from([0x53, 0x3a, 0x20, 0xff, 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0xfe]);
   assert.deepEqual(removeHeaderFields(raw, "X-Any"), raw);
 });
+
+test("the obsolete form with blanks before the colon is removed too", () => {
+  const raw = Buffer.from("X-Mailhook-Api-Data : secret\r\nX-Mailhook-Api-Data\t: secret2\r\nSubject: s\r\n\r\nb\r\n");
+  assert.equal(removeHeaderFields(raw, "X-Mailhook-Api-Data").toString(), "Subject: s\r\n\r\nb\r\n");
+});
