@@ -47,6 +47,8 @@ function eventPost(body: Buffer, at: number): void {
   else reporter.post(first);
 }
 
+const endpointDelayMs = Number(process.env.BENCH_ENDPOINT_DELAY_MS ?? 0);
+
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -60,7 +62,11 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
       res.writeHead(413).end();
       return;
     }
-    res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    // An endpoint across a network answers later than one on loopback: BENCH_ENDPOINT_DELAY_MS
+    // models that (the receipt time is still the arrival).
+    const answer = () => res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    if (endpointDelayMs > 0) setTimeout(answer, endpointDelayMs);
+    else answer();
     (req.url === "/events" ? eventPost : mailPost)(Buffer.concat(chunks), at);
   });
   req.on("error", () => res.destroy());
