@@ -12,7 +12,7 @@ import type { InboundWebhookConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "../metrics/metrics.ts";
 import { nextInboundAttempt } from "../queue/schedule.ts";
-import type { InboundJob, Spool } from "../queue/store.ts";
+import { DEAD_PRUNE_CHUNK, type InboundJob, type Spool } from "../queue/store.ts";
 import type { WebhookHttpClient } from "./http-client.ts";
 import { renderInboundBody } from "./inbound-body.ts";
 import { webhookHeaders } from "./signature.ts";
@@ -37,6 +37,10 @@ export interface InboundWorkerOptions {
 // checksums (mailparser hashes every attachment with MD5 by default; nothing here sends one).
 // checksumAlgo: false is mailparser's documented switch; its type definitions only know strings.
 const PARSE_OPTIONS = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, checksumAlgo: false } as unknown as SimpleParserOptions;
+
+/** How long the record of a given-up delivery is kept (inbound_dead_jobs), and how often it is pruned. */
+const DEAD_JOB_RETENTION_MS = 30 * 86_400_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** How long a job whose outcome could not be recorded waits before it is tried again. */
 const OUTCOME_FAILURE_PAUSE_MS = 30_000;
@@ -70,6 +74,7 @@ export class InboundDeliveryWorker {
    * mail arrives through offer(), and the timer is armed for the earliest future attempt.
    */
   #backlog = true;
+  #lastPrune = 0;
   #stopping = false;
   #drained: (() => void) | undefined;
 
@@ -159,7 +164,9 @@ export class InboundDeliveryWorker {
   }
 
   #claim(): void {
-    if (this.#stopping || !this.#backlog) return;
+    if (this.#stopping) return;
+    if (this.#now() - this.#lastPrune >= PRUNE_EVERY_MS) this.#pruneDead();
+    if (!this.#backlog) return;
     const serving = new Set<string>();
     for (const [key, hook] of this.#o.webhooks()) if (!hook.suspended) serving.add(key);
 
@@ -231,6 +238,16 @@ export class InboundDeliveryWorker {
       this.#o.logger.error("inbound delivery outcome could not be recorded; the job will be tried again later", { job: job.id, webhook: job.webhookKey, err });
       this.#releaseLater(job.id);
     });
+  }
+
+  /** Forgets given-up deliveries past their retention, chunk by chunk, off the hot path. */
+  #pruneDead(): void {
+    this.#lastPrune = this.#now();
+    const before = this.#lastPrune - DEAD_JOB_RETENTION_MS;
+    const prune = async () => {
+      while (!this.#stopping && (await this.#o.spool.pruneDeadJobs(before)) >= DEAD_PRUNE_CHUNK);
+    };
+    prune().catch((err: unknown) => this.#o.logger.error("given-up inbound deliveries could not be pruned", { err }));
   }
 
   #releaseLater(jobId: string): void {

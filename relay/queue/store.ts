@@ -114,6 +114,9 @@ export interface SpoolCounts {
 /** How long an outcome write waits for others to share its (unsynced) commit. */
 const OUTCOME_COMMIT_DELAY_MS = 10;
 
+/** Given-up jobs deleted per prune transaction. */
+export const DEAD_PRUNE_CHUNK = 5000;
+
 const SQL = {
   begin: "BEGIN IMMEDIATE",
   commit: "COMMIT",
@@ -161,6 +164,8 @@ const SQL = {
       (SELECT min(j.first_seen_at) FROM inbound_jobs j WHERE j.webhook_key = p.webhook_key) AS oldest
     FROM inbound_pending p ORDER BY p.webhook_key`,
   totals: "SELECT name, n FROM inbound_totals",
+  pruneDead: `DELETE FROM inbound_dead_jobs WHERE rowid IN
+    (SELECT rowid FROM inbound_dead_jobs WHERE given_up_at < ? ORDER BY rowid LIMIT ${DEAD_PRUNE_CHUNK})`,
   pendingTotal: "SELECT coalesce(sum(jobs), 0) AS n FROM inbound_pending",
 } as const;
 
@@ -373,6 +378,14 @@ export class Spool {
     const at = this.#now();
     const why = clip(reason);
     return this.#write(false, () => Number(this.#sql.recordDead.run(why, at, jobId).changes) > 0 && this.#removeJob(jobId), jobId);
+  }
+
+  /**
+   * Forgets given-up jobs older than `before` (their record in inbound_dead_jobs: metadata and reason,
+   * kept for inspection). At most DEAD_PRUNE_CHUNK per call; resolves with how many went.
+   */
+  pruneDeadJobs(before: number): Promise<number> {
+    return this.#write(false, () => Number(this.#sql.pruneDead.run(before).changes));
   }
 
   /** Pending jobs per webhook and the first-seen time of the oldest; from counters, not a scan. */

@@ -349,3 +349,17 @@ test("generated ids are unique, URL-safe, and job ids look like Standard Webhook
   for (const id of ids) assert.match(id, /^msg_[A-Za-z0-9_-]{22}$/);
   assert.match(newMessageId(), /^[A-Za-z0-9_-]{16}$/);
 });
+
+test("the record of a given-up job is forgotten after its retention, not before", async (t) => {
+  const dir = tempDir(t);
+  const { spool } = open(t, dir, { now: () => T0 + 5 });
+  await spool.accept(inboundMessage("m1", { receivedAt: T0 }));
+  const [job] = spool.claimDue(FAR_FUTURE, 10);
+  assert.ok(job);
+  await spool.giveUp(job.id, "410 Gone");
+  assert.equal(await spool.pruneDeadJobs(T0 + 5), 0, "given up at T0+5: not older than T0+5");
+  assert.equal(spool.counts().deadJobs, 1);
+  assert.equal(await spool.pruneDeadJobs(T0 + 6), 1);
+  assert.equal(spool.counts().deadJobs, 0);
+  spool.close();
+});
