@@ -24,6 +24,8 @@ export const temporary = (what: string, err: unknown): TemporaryFailure =>
 export function startNaiveServer(what: string, onData: NonNullable<SMTPServerOptions["onData"]>): SMTPServer {
   const send = harnessChannel(what);
   const server = new SMTPServer({ ...plainSmtpOptions, onData });
+  // A client that goes away mid-session is smtp-server's 'error' event: not a reason to exit.
+  server.on("error", () => undefined);
   listenAndAnnounce(server.server, send);
   return server;
 }

@@ -28,4 +28,6 @@ const server = new SMTPServer({
   },
 });
 
+// A client that goes away mid-session is smtp-server's 'error' event: not a reason to exit.
+server.on("error", () => undefined);
 listenAndAnnounce(server.server, send);

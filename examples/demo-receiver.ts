@@ -12,6 +12,7 @@ export async function startDemoReceiver(port: number, signingSecret?: string, pr
     { cert: readFileSync(new URL("localhost.crt", tlsDir)), key: readFileSync(new URL("localhost.key", tlsDir)) },
     (req, res) => {
       const chunks: Buffer[] = [];
+      req.on("error", () => res.destroy());
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const body = Buffer.concat(chunks);

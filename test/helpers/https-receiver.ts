@@ -50,6 +50,8 @@ export async function startHttpsReceiver(
     },
     (req, res) => {
       const chunks: Buffer[] = [];
+      // A client killed mid-request (crash tests do that) resets the connection: not a test failure.
+      req.on("error", () => res.destroy());
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         const received = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) };

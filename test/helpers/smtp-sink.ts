@@ -115,6 +115,9 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
       });
     },
   });
+  // A client killed mid-session (crash tests do that) resets its connection; smtp-server reports it
+  // as an 'error' event, which unheard would crash the test process.
+  server.on("error", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   sink.port = (server.server.address() as AddressInfo).port;
   return sink;
