@@ -166,6 +166,7 @@ export class Relay {
       retry: settings.outbound.retry,
       returnPath: verp,
       concurrency: settings.outbound.concurrency,
+      perDomainConcurrency: settings.outbound.connections.maxPerDestination,
       metrics: this.metrics,
       logger: this.#log.child({ component: "outbound" }),
       now: this.#now,
