@@ -46,6 +46,8 @@ export interface ResolveOptions {
   /** TLS policy for MX hosts and address literals. */
   readonly mxTls: TlsPolicy;
   readonly maxAddresses: number;
+  /** Whether an MX host's or address literal's address may be connected to (outbound.allowNetworks). */
+  readonly mayConnect: (address: string) => boolean;
   readonly random?: Random;
 }
 
@@ -55,6 +57,7 @@ export async function resolveDestination(recipient: string, options: ResolveOpti
     case "invalid":
       return localFailure("addressformat", `553 5.1.3 ${plan.problem}`);
     case "literal":
+      if (!options.mayConnect(plan.address)) return forbidden(plan.address);
       return { kind: "targets", targets: [{ host: plan.address, address: plan.address, port: options.mxPort, tls: options.mxTls, auth: null }] };
     case "relay":
       return resolveNextHop(plan.via, plan.hop, options, dns);
@@ -87,17 +90,22 @@ async function resolveMx(domain: string, options: ResolveOptions, dns: DnsResolv
 
   const targets: Target[] = [];
   const temporary: string[] = [];
+  const refused: string[] = [];
   for (const host of hosts) {
     if (targets.length >= options.maxAddresses) break;
     const found = await addressesOf(host, dns);
     if (found.kind === "addresses") {
-      for (const address of found.addresses) targets.push({ host, address, port: options.mxPort, tls: options.mxTls, auth: null });
+      for (const address of found.addresses) {
+        if (options.mayConnect(address)) targets.push({ host, address, port: options.mxPort, tls: options.mxTls, auth: null });
+        else refused.push(address);
+      }
     } else if (found.kind === "temporary") {
       temporary.push(`${host}: ${found.detail}`);
     }
   }
   if (targets.length > 0) return { kind: "targets", targets: targets.slice(0, options.maxAddresses) };
   if (temporary.length > 0) return { kind: "deferred", reason: `DNS address lookup failed for ${temporary.join(", ")}` };
+  if (refused.length > 0) return forbidden(refused.join(", "));
   const which = hosts.length === 1 && hosts[0] === domain ? `${domain} has no MX, A or AAAA record` : `no mail host of ${domain} has an address (${hosts.join(", ")})`;
   return localFailure("hostunknown", `550 5.1.2 Host or domain name not found: ${which}`);
 }
@@ -122,4 +130,9 @@ async function addressesOf(host: string, dns: DnsResolver): Promise<Addresses> {
 function dnsCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^[A-Z0-9_]{1,32}$/.test(code) ? code : "DNS error";
+}
+
+/** The relay's own policy: the destination is inside a network mail may not be sent to. */
+function forbidden(addresses: string): Failed {
+  return localFailure("policyviolation", `550 5.7.1 mail host address ${addresses} is loopback, private or reserved; not allowed by outbound.allowNetworks`);
 }

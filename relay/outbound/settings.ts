@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { parseNetwork } from "../deliver/address-guard.ts";
 
 /** `host:port`, `[v6]:port`, or a bare host (port 25). */
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?$/;
@@ -82,6 +83,24 @@ export const outboundSettings = z.strictObject({
       tries: z.int().min(1).max(10).default(2),
     })
     .prefault({}),
+  /**
+   * Mail hosts found by MX lookup, and address literals, on loopback, private, link-local or other
+   * special-purpose addresses are refused unless listed here (CIDR): a domain whose MX points inside
+   * the cluster must not turn the relay into a probe of internal services. Routes and the smarthost
+   * are the administrator's own choice and are not checked.
+   */
+  allowNetworks: z
+    .array(
+      z.string().refine((text) => {
+        try {
+          parseNetwork(text);
+          return true;
+        } catch {
+          return false;
+        }
+      }, "must be an IP network in CIDR notation, e.g. 10.0.0.0/8"),
+    )
+    .default([]),
   /** Port of MX hosts and address literals. 25 in production; tests point it at a sink. */
   mxPort: z.int().min(1).max(65535).default(25),
   /** Name sent in EHLO and in the Received header: the FQDN that the egress address's PTR names. */

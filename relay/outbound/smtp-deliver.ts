@@ -14,6 +14,7 @@ import type { Random } from "./mx-order.ts";
 import { prepareMessage } from "./prepare-message.ts";
 import { createDnsResolver, resolveDestination, type DnsResolver, type ResolveOptions, type Target } from "./resolve.ts";
 import { compileRoutes } from "./route.ts";
+import { compileAddressGuard } from "../deliver/address-guard.ts";
 import type { OutboundSettings } from "./settings.ts";
 import { SmtpSession, type Envelope, type SessionSettings } from "./smtp-session.ts";
 
@@ -50,11 +51,13 @@ export class OutboundDelivery {
 
   constructor(settings: OutboundSettings, dependencies: OutboundDependencies = {}) {
     this.#settings = settings;
+    const guard = compileAddressGuard(settings.allowNetworks);
     this.#resolveOptions = {
       routes: compileRoutes(settings),
       mxPort: settings.mxPort,
       mxTls: settings.tls.mx,
       maxAddresses: settings.maxAddressesPerAttempt,
+      mayConnect: (address) => guard(address).allowed,
       ...(dependencies.random === undefined ? {} : { random: dependencies.random }),
     };
     this.#dns = dependencies.dns ?? createDnsResolver(settings.dns);

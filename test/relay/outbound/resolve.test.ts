@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createDnsResolver, resolveDestination, type ResolveOptions } from "../../../relay/outbound/resolve.ts";
 import { compileRoutes } from "../../../relay/outbound/route.ts";
+import { compileAddressGuard } from "../../../relay/deliver/address-guard.ts";
 import { outboundSettings, type OutboundSettingsInput } from "../../../relay/outbound/settings.ts";
 import { startDnsServer, type DnsServer } from "../../helpers/dns-server.ts";
 
@@ -30,17 +31,33 @@ describe("resolving a destination against a real DNS server", () => {
   after(() => dns.close());
 
   function resolve(recipient: string, input: OutboundSettingsInput = {}, extra: Partial<ResolveOptions> = {}) {
-    const settings = outboundSettings.parse({ dns: { servers: [dns.address], timeoutSeconds: 0.2, tries: 1 }, mxPort: 2525, ...input });
+    // The test DNS server answers with loopback and documentation addresses: allowed here.
+    const settings = outboundSettings.parse({ dns: { servers: [dns.address], timeoutSeconds: 0.2, tries: 1 }, mxPort: 2525, allowNetworks: ["0.0.0.0/0", "::/0"], ...input });
+    const guard = compileAddressGuard(settings.allowNetworks);
     const options: ResolveOptions = {
       routes: compileRoutes(settings),
       mxPort: settings.mxPort,
       mxTls: settings.tls.mx,
       maxAddresses: settings.maxAddressesPerAttempt,
+      mayConnect: (address) => guard(address).allowed,
       random: () => 0,
       ...extra,
     };
     return resolveDestination(recipient, options, createDnsResolver(settings.dns));
   }
+
+  test("mail hosts on reserved addresses are refused unless outbound.allowNetworks lists them: no probing inside", async () => {
+    // 192.0.2.0/24 and 2001:db8::/32 are documentation ranges: reserved, never a real mail host.
+    const refused = await resolve("user@example.test", { allowNetworks: [] });
+    assert.equal(refused.kind, "failed");
+    if (refused.kind !== "failed") return;
+    assert.deepEqual([refused.reason, refused.errorStatus], ["policyviolation", 4]);
+    assert.match(refused.response, /^550 5\.7\.1 mail host address 192\.0\.2\.1, .* not allowed by outbound\.allowNetworks/);
+    const literal = await resolve("user@[10.1.2.3]", { allowNetworks: [] });
+    assert.equal(literal.kind, "failed");
+    const allowed = await resolve("user@[10.1.2.3]", { allowNetworks: ["10.0.0.0/8"] });
+    assert.equal(allowed.kind, "targets");
+  });
 
   test("MX hosts in preference order, each with its IPv4 then IPv6 addresses, on the MX port", async () => {
     const resolution = await resolve("user@example.test");

@@ -15,6 +15,7 @@ describe("the outbound settings", () => {
       smarthost: null,
       routes: {},
       dns: { servers: [], timeoutSeconds: 5, tries: 2 },
+      allowNetworks: [],
       mxPort: 25,
       bounceDomain: null,
       concurrency: 100,

@@ -98,7 +98,7 @@ describe("TLS and AUTH towards destination servers", () => {
 
   test("verify applies to MX hosts too when tls.mx says so", async () => {
     const delivery = new OutboundDelivery(
-      outboundSettings.parse({ heloName: "relay.test", mxPort: starttls.port, tls: { mx: "verify", caFile: testCaFile }, timeouts: { greetingSeconds: 2 } }),
+      outboundSettings.parse({ heloName: "relay.test", mxPort: starttls.port, allowNetworks: ["127.0.0.0/8"], tls: { mx: "verify", caFile: testCaFile }, timeouts: { greetingSeconds: 2 } }),
     );
     deliveries.push(delivery);
     const result = await delivery.deliver({ ...request, to: "user@[127.0.0.1]" });
