@@ -106,13 +106,12 @@ export class Relay {
       now: this.#now,
     });
     this.#worker.rescan(); // whatever the spool held at start-up
-    this.#startOutboundSide(this.#spool, client);
+    const outbound = this.#startOutboundSide(this.#spool, client);
     // The bounce domain is an accepted domain too: bounce mail for our VERP return paths arrives here.
     const { bounceDomain } = settings.outbound;
     const inbound = bounceDomain === null ? settings.inbound : { ...settings.inbound, domains: [...settings.inbound.domains, bounceDomain] };
     this.#listener = await startInboundListener(inbound, this.#inboundHandler(), this.#log);
     if (settings.submission) {
-      const outbound = this.#outbound!;
       this.#submission = await startSubmissionListener(
         settings.submission,
         {
@@ -124,7 +123,7 @@ export class Relay {
             accepted: () => this.#outboundWorker?.wake(),
             now: this.#now,
           }),
-          refused: (event) => this.metrics.mailsRefused.inc({ reason: event.reason }),
+          refused: (event) => this.metrics.submissionRefused.inc({ reason: event.reason }),
         },
         this.#log,
       );
@@ -138,7 +137,7 @@ export class Relay {
   }
 
   /** The outbound spool, event outbox and their workers: delivery of submitted mail and its events. */
-  #startOutboundSide(spool: Spool, client: WebhookHttpClient): void {
+  #startOutboundSide(spool: Spool, client: WebhookHttpClient): OutboundSpool {
     const { settings } = this;
     const outbox = new EventOutbox(spool.database, { now: this.#now });
     const eventWorker = new EventDeliveryWorker({
@@ -177,6 +176,7 @@ export class Relay {
     this.#eventWorker = eventWorker;
     eventWorker.wake();
     this.#outboundWorker.wake();
+    return outbound;
   }
 
   get smtpPort(): number {

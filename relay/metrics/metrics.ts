@@ -61,6 +61,12 @@ export function createRelayMetrics(
       labelNames: ["reason"] as const,
       registers,
     }),
+    submissionRefused: new Counter({
+      name: "mailhook_submission_refused_total",
+      help: "Mails or recipients refused on the submission (relay-source) listener, by reason.",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
     recipientsUnmatched: new Counter({
       name: "mailhook_inbound_recipients_unmatched_total",
       help: "Recipients of accepted mails that no webhook matched (other recipients of the same mail did).",

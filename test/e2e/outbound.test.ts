@@ -175,7 +175,7 @@ test("a relay source outside the allowed networks is refused and nothing is queu
   const client = nodemailer.createTransport({ host: "127.0.0.1", port: h.relay.submissionPort, secure: false, ignoreTLS: true });
   await assert.rejects(client.sendMail({ from: "x@sender.test", to: "y@dest.test", subject: "no", text: "no" }), /550/);
   client.close();
-  assert.match(await h.metric("mailhook_inbound_mails_refused_total"), /reason="sender_not_allowed"} 1/);
+  assert.match(await h.metric("mailhook_submission_refused_total"), /reason="sender_not_allowed"} 1/);
   assert.match(await h.metric("mailhook_outbound_queued_jobs"), / 0$/m);
 });
 
