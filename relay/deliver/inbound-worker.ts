@@ -15,7 +15,7 @@ import { nextInboundAttempt } from "../queue/schedule.ts";
 import { DEAD_PRUNE_CHUNK, type InboundJob, type Spool } from "../queue/store.ts";
 import type { WebhookHttpClient } from "./http-client.ts";
 import { renderInboundBody } from "./inbound-body.ts";
-import { webhookHeaders } from "./signature.ts";
+import { postSigned } from "./signed-post.ts";
 
 export interface InboundWorkerOptions {
   readonly spool: Spool;
@@ -285,23 +285,14 @@ export class InboundDeliveryWorker {
       return;
     }
 
-    const { contentType, body } = renderInboundBody(hook.contentType, mail, {
+    const rendered = renderInboundBody(hook.contentType, mail, {
       serverComposition: this.#o.serverComposition,
       filter: hook.name,
       envelopeFrom: job.message.envelopeFrom,
       envelopeTo: job.recipient,
       apiKey: hook.auth.apiKey,
     });
-    const outcome = await this.#o.client().post({
-      url: hook.endpoint,
-      headers: {
-        "content-type": contentType,
-        ...webhookHeaders({ id: job.id, timestampSeconds: Math.floor(this.#now() / 1000), body, secrets: hook.auth.signingSecrets }),
-      },
-      body,
-      timeoutMs: hook.timeoutSeconds * 1000,
-      basicAuth: hook.auth.basic,
-    });
+    const outcome = await postSigned(this.#o.client(), hook, job.id, rendered, this.#now());
     metrics.postDuration.observe({ webhook: hook.key }, outcome.durationMs / 1000);
     const attempts = job.attempts + 1;
     const fields = { job: job.id, webhook: hook.key, attempts, status: outcome.status };

@@ -11,7 +11,7 @@
 import { performance } from "node:perf_hooks";
 import type { EventWebhookConfig } from "../config/schema.ts";
 import type { WebhookHttpClient } from "../deliver/http-client.ts";
-import { webhookHeaders } from "../deliver/signature.ts";
+import { postSigned } from "../deliver/signed-post.ts";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "../metrics/metrics.ts";
 import { batchExpired, nextBatchAttempt, planBatches } from "./batch.ts";
@@ -213,17 +213,7 @@ export class EventDeliveryWorker {
       await this.#giveUp(hook, batch, `batch could not be rendered: ${(err as Error).message}`);
       return;
     }
-    const { contentType, body } = rendered;
-    const outcome = await this.#o.client().post({
-      url: hook.endpoint,
-      headers: {
-        "content-type": contentType,
-        ...webhookHeaders({ id: batch.id, timestampSeconds: Math.floor(this.#now() / 1000), body, secrets: hook.auth.signingSecrets }),
-      },
-      body,
-      timeoutMs: hook.timeoutSeconds * 1000,
-      basicAuth: hook.auth.basic,
-    });
+    const outcome = await postSigned(this.#o.client(), hook, batch.id, rendered, this.#now());
     metrics.eventBatchDuration.observe({ webhook: hook.key }, outcome.durationMs / 1000);
     const attempts = batch.attempts + 1;
     const fields = { webhook: hook.key, batch: batch.id, events: batch.count, attempts, status: outcome.status };
