@@ -152,6 +152,7 @@ export class Relay {
     const outbound = new OutboundSpool(spool.database, {
       now: this.#now,
       log: (level, msg, fields) => this.#log[level](msg, { component: "outbound-spool", ...fields }),
+      suppressHardBounces: settings.outbound.suppression.enabled,
       onEvents: (status, count) => {
         this.metrics.eventsRecorded.inc({ type: eventTypeOf(status), status }, count);
         eventWorker.wake();
@@ -166,6 +167,7 @@ export class Relay {
       returnPath: verp,
       concurrency: settings.outbound.concurrency,
       perDomainConcurrency: settings.outbound.connections.maxPerDestination,
+      suppression: settings.outbound.suppression,
       metrics: this.metrics,
       logger: this.#log.child({ component: "outbound" }),
       now: this.#now,

@@ -29,6 +29,8 @@ export interface OutboundWorkerOptions {
   readonly returnPath: VerpOptions;
   /** Deliveries in flight at once, all destinations together. */
   readonly concurrency: number;
+  /** Suppression of recipients that hard-bounced (outbound.suppression); off when absent. */
+  readonly suppression?: { readonly enabled: boolean; readonly days: number };
   /** Deliveries in progress for one recipient domain (its connection limit). */
   readonly perDomainConcurrency: number;
   readonly metrics: RelayMetrics;
@@ -117,6 +119,10 @@ export class OutboundDeliveryWorker {
 
   #prune(now: number): void {
     this.#lastPrune = now;
+    const suppression = this.#o.suppression;
+    if (suppression?.enabled) {
+      this.#o.spool.pruneSuppressed(now - suppression.days * 86_400_000).catch((err: unknown) => this.#o.logger.error("suppressions could not be pruned", { err }));
+    }
     // In chunks (each its own short transaction) until a chunk comes back short: the table cannot
     // outgrow pruning however many mails a minute are delivered.
     const prune = async () => {
@@ -174,6 +180,13 @@ export class OutboundDeliveryWorker {
       metrics.quarantined.inc();
       metrics.outboundDeliveries.inc({ outcome: "failed" }, read.jobIds.length);
       logger.error("outbound mail unreadable, moved to quarantine; its recipients failed", { message: job.messageId, reason: read.reason, jobs: read.jobIds.length });
+      return;
+    }
+    const suppression = this.#o.suppression;
+    if (suppression?.enabled && spool.isSuppressed(job.recipient, this.#now() - suppression.days * 86_400_000)) {
+      await spool.failed(job.id, { reason: `550 5.1.1 not sent: ${job.recipient} hard-bounced before and is suppressed`, errorStatus: 10, enhancedStatus: "5.1.1" });
+      metrics.outboundDeliveries.inc({ outcome: "failed" });
+      logger.info("outbound mail not sent: recipient suppressed", { job: job.id, message: job.messageId });
       return;
     }
     const from = returnPathFor(this.#o.returnPath, job.message.envelopeFrom, job.id);

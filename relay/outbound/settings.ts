@@ -146,6 +146,13 @@ export const outboundSettings = z.strictObject({
     .transform((d) => d.toLowerCase())
     .nullable()
     .default(null),
+  /**
+   * Suppression: a recipient that hard-bounced (unknown user or unknown host, error status 2 or 1)
+   * is not sent to again for `days`; such mail fails at once with error status 10.
+   */
+  suppression: z
+    .strictObject({ enabled: z.boolean().default(false), days: z.int().min(1).max(3650).default(30) })
+    .prefault({}),
   /** Deliveries in progress at once, all destinations together (each destination also has its own limit). */
   concurrency: z.int().min(1).max(10_000).default(100),
   /** Addresses tried per delivery attempt, across all MX hosts (Postfix smtp_mx_address_limit). */

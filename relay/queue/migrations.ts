@@ -296,6 +296,20 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbound_jobs_by_domain_due ON outbound_jobs (domain, next_attempt_at);
     `,
   },
+  {
+    version: 4,
+    name: "outbound suppression list",
+    sql: `
+      -- Recipients that hard-bounced (unknown user or host); with outbound.suppression on, later mail
+      -- to them fails at once with error status 10 instead of being sent again.
+      CREATE TABLE outbound_suppressed (
+        address TEXT PRIMARY KEY,
+        error_status INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        suppressed_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version, one transaction per migration. */

@@ -103,7 +103,12 @@ export interface OutboundSpoolOptions {
    * events-recorded metric and to wake the event worker.
    */
   readonly onEvents?: (status: DeliveryEvent["status"], count: number) => void;
+  /** Record recipients that hard-bounce (unknown user or host) for suppression (outbound.suppression). */
+  readonly suppressHardBounces?: boolean;
 }
+
+/** Error statuses that say the address will never work: unknown host (1), unknown user (2). */
+const HARD_BOUNCE_STATUSES: ReadonlySet<number> = new Set([1, 2]);
 
 /** How long delivered jobs are remembered for asynchronous bounces, by default. */
 export const DEFAULT_SENT_RETENTION_MS = 7 * 86_400_000;
@@ -155,6 +160,11 @@ const SQL = {
   pruneSent: `DELETE FROM outbound_sent WHERE id IN
     (SELECT id FROM outbound_sent WHERE delivered_at < ? ORDER BY delivered_at LIMIT ${SENT_PRUNE_CHUNK})`,
   totals: "SELECT name, n FROM outbound_totals",
+  suppress: `INSERT INTO outbound_suppressed (address, error_status, reason, suppressed_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (address) DO UPDATE SET error_status = excluded.error_status, reason = excluded.reason,
+      suppressed_at = excluded.suppressed_at`,
+  suppressedSince: "SELECT suppressed_at FROM outbound_suppressed WHERE address = ? AND suppressed_at >= ?",
+  pruneSuppressed: "DELETE FROM outbound_suppressed WHERE suppressed_at < ?",
   knowsJob: "SELECT 1 AS known FROM outbound_jobs WHERE id = ? UNION ALL SELECT 1 FROM outbound_sent WHERE id = ? LIMIT 1",
   oldest: "SELECT min(first_seen_at) AS oldest FROM outbound_jobs",
 } as const;
@@ -178,6 +188,7 @@ export class OutboundSpool {
   readonly #now: () => number;
   readonly #log: SpoolLog;
   readonly #onEvents: OutboundSpoolOptions["onEvents"];
+  readonly #suppressHardBounces: boolean;
   readonly #leases = new Set<string>();
 
   /** `db` is the inbound Spool's `database` (open it first: opening migrates the schema). */
@@ -186,6 +197,7 @@ export class OutboundSpool {
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
     this.#onEvents = options.onEvents;
+    this.#suppressHardBounces = options.suppressHardBounces ?? false;
     this.#events = new EventLog(db);
     const statements: Partial<Record<keyof typeof SQL, StatementSync>> = {};
     for (const [name, sql] of Object.entries(SQL)) statements[name as keyof typeof SQL] = db.prepare(sql);
@@ -237,6 +249,20 @@ export class OutboundSpool {
     for (const messageId of orphans) this.#quarantine(messageId, "message row missing");
     for (const job of claimed) this.#leases.add(job.id);
     return claimed;
+  }
+
+  /** Whether `address` hard-bounced at or after `since` (and so is suppressed). */
+  isSuppressed(address: string, since: number): boolean {
+    return this.#sql.suppressedSince.get(address.toLowerCase(), since) !== undefined;
+  }
+
+  /** Forgets suppressions older than `before`. */
+  pruneSuppressed(before: number): Promise<number> {
+    return this.#db.write(false, () => Number(this.#sql.pruneSuppressed.run(before).changes));
+  }
+
+  #suppressIfHard(address: string, errorStatus: number, reason: string, at: number): void {
+    if (this.#suppressHardBounces && HARD_BOUNCE_STATUSES.has(errorStatus)) this.#sql.suppress.run(address.toLowerCase(), errorStatus, reason, at);
   }
 
   /** Whether a job is queued, or was delivered recently enough for a bounce mail to name it. */
@@ -313,6 +339,7 @@ export class OutboundSpool {
     return this.#outcome(jobId, ["failed", "bounced"], (facts) => {
       this.#events.append(eventOf(facts, at, { status: "failed", reason }));
       this.#events.append(eventOf(facts, at, { status: "bounced", reason, errorStatus: failure.errorStatus, enhancedStatus: failure.enhancedStatus }));
+      this.#suppressIfHard(facts.recipient, failure.errorStatus, reason, at);
       this.#removeJob(jobId, facts.messageId);
     });
   }
@@ -329,6 +356,7 @@ export class OutboundSpool {
       const facts = this.#jobFacts(jobId) ?? this.#sentFacts(jobId);
       if (facts === undefined) return false;
       this.#events.append(eventOf(facts, at, { status: "bounced", reason: clip(bounce.diagnostic), errorStatus: bounce.errorStatus, enhancedStatus: bounce.enhancedStatus }));
+      this.#suppressIfHard(facts.recipient, bounce.errorStatus, clip(bounce.diagnostic), at);
       return true;
     });
     return write.then((found) => {

@@ -212,3 +212,30 @@ test("mail to a return path that names no job is refused at RCPT", async () => {
   h.relay.applyWebhooks({ inbound: [] });
   await assert.rejects(h.send({ envelope: { from: "", to: ["bounce+aaaaaaaaaaaaaaaaaaaaaaaaaa@bounces.example.com"] }, raw: "Subject: x\r\n\r\ny\r\n" }), /550/);
 });
+
+test("with suppression on, a recipient that hard-bounced is not sent to again: the next mail fails with status 10", async () => {
+  let attempts = 0;
+  const sink = await startSmtpSink({
+    rules: {
+      rcptTo: (address) => {
+        attempts++;
+        return address.toLowerCase().startsWith("gone@") ? { code: 550, message: "5.1.1 <gone@dest.test>: Recipient address rejected: User unknown" } : undefined;
+      },
+    },
+  });
+  const receiver = await startHttpsReceiver();
+  const h = await startRelay({
+    submission: { listen: "127.0.0.1:0", allowedNetworks: ["127.0.0.0/8"] },
+    outbound: { routes: { "dest.test": `127.0.0.1:${sink.port}` }, suppression: { enabled: true } },
+  });
+  cleanups.push(() => sink.close(), () => receiver.close(), () => h.close());
+  h.relay.applyWebhooks({ inbound: [], event: [eventWebhook(`${receiver.origin}/events`)] });
+  const client = nodemailer.createTransport({ host: "127.0.0.1", port: h.relay.submissionPort, secure: false, ignoreTLS: true });
+  await client.sendMail({ from: "shop@sender.test", to: "gone@dest.test", subject: "first", text: "x" });
+  await waitForItems(receiver.requests, (i) => i.bounces.length >= 1);
+  await client.sendMail({ from: "shop@sender.test", to: "Gone@dest.test", subject: "second", text: "x" });
+  client.close();
+  const items = await waitForItems(receiver.requests, (i) => i.bounces.length >= 2);
+  assert.deepEqual(items.bounces.map((b) => b.errorStatus), [2, 10]);
+  assert.equal(attempts, 1, "the suppressed recipient was not offered to the destination again");
+});

@@ -18,6 +18,7 @@ describe("the outbound settings", () => {
       allowNetworks: [],
       mxPort: 25,
       bounceDomain: null,
+      suppression: { enabled: false, days: 30 },
       concurrency: 100,
       heloName: hostname(),
       tls: { mx: "opportunistic", caFile: null },
