@@ -166,7 +166,6 @@ export class Relay {
       retry: settings.outbound.retry,
       returnPath: verp,
       concurrency: settings.outbound.concurrency,
-      perDomainConcurrency: settings.outbound.connections.maxPerDestination,
       suppression: settings.outbound.suppression,
       metrics: this.metrics,
       logger: this.#log.child({ component: "outbound" }),

@@ -3,13 +3,12 @@
 // OutboundDelivery, and commits the outcome with its events: delivered → `succeeded`; a temporary
 // failure → `deferred` and the next attempt on the retry schedule, or, when the schedule has run out,
 // `failed` + `bounced` (error status 3); a permanent failure → `failed` + `bounced`.
-// Two bounds: deliveries in progress overall (`concurrency`), and per recipient domain
-// (`perDomainConcurrency`, the destination's connection limit): the jobs of a domain at its share are
-// passed over when claiming, so one slow destination cannot take the slots other mail needs.
+// The concurrency bound here is global; the per-destination limit lives in OutboundDelivery's pool,
+// where a delivery waits at most connectSeconds for a busy destination before it is deferred.
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "../metrics/metrics.ts";
-import { recipientDomain, SENT_PRUNE_CHUNK, type OutboundJob, type OutboundSpool } from "../queue/outbound-store.ts";
+import { SENT_PRUNE_CHUNK, type OutboundJob, type OutboundSpool } from "../queue/outbound-store.ts";
 import { retryTimeout, type DeliveryResult } from "./classify.ts";
 import { nextOutboundAttempt, type OutboundRetryPolicy } from "./retry-schedule.ts";
 import type { DeliveryRequest } from "./smtp-deliver.ts";
@@ -31,8 +30,6 @@ export interface OutboundWorkerOptions {
   readonly concurrency: number;
   /** Suppression of recipients that hard-bounced (outbound.suppression); off when absent. */
   readonly suppression?: { readonly enabled: boolean; readonly days: number };
-  /** Deliveries in progress for one recipient domain (its connection limit). */
-  readonly perDomainConcurrency: number;
   readonly metrics: RelayMetrics;
   readonly logger: Logger;
   /** How long delivered jobs are remembered for bounce mails (see OutboundSpool.pruneSent). */
@@ -51,7 +48,6 @@ export class OutboundDeliveryWorker {
   readonly #o: OutboundWorkerOptions;
   readonly #now: () => number;
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #inFlightByDomain = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires, on the monotonic clock (performance.now). */
   #wakeAt = Infinity;
@@ -96,21 +92,11 @@ export class OutboundDeliveryWorker {
     if (now - this.#lastPrune >= PRUNE_EVERY_MS) this.#prune(now);
     if (!this.#backlog) return;
     while (this.#inFlight.size < this.#o.concurrency) {
-      // No claim may take a domain past its share: claim at most what the fullest domain in
-      // progress can still take, passing over the domains already at it.
-      const full = new Set<string>();
-      let room = this.#o.perDomainConcurrency;
-      for (const [domain, n] of this.#inFlightByDomain) {
-        if (n >= this.#o.perDomainConcurrency) full.add(domain);
-        else room = Math.min(room, this.#o.perDomainConcurrency - n);
-      }
-      const limit = Math.min(room, this.#o.concurrency - this.#inFlight.size);
-      const jobs = this.#o.spool.claimDue(now, limit, full);
+      const limit = this.#o.concurrency - this.#inFlight.size;
+      const jobs = this.#o.spool.claimDue(now, limit);
       for (const job of jobs) this.#start(job);
       if (jobs.length < limit) {
-        // Every due job of a domain with room is claimed; full domains are looked at again as their
-        // deliveries finish.
-        this.#backlog = full.size > 0;
+        this.#backlog = false;
         break;
       }
     }
@@ -149,8 +135,6 @@ export class OutboundDeliveryWorker {
   }
 
   #start(job: OutboundJob): void {
-    const domain = recipientDomain(job.recipient);
-    this.#inFlightByDomain.set(domain, (this.#inFlightByDomain.get(domain) ?? 0) + 1);
     const attempt = this.#attempt(job)
       .catch((err: unknown) => {
         // The outcome could not be committed (disk full, I/O error): the job stays as it was. It is
@@ -164,9 +148,6 @@ export class OutboundDeliveryWorker {
       })
       .finally(() => {
         this.#inFlight.delete(attempt);
-        const left = (this.#inFlightByDomain.get(domain) ?? 1) - 1;
-        if (left === 0) this.#inFlightByDomain.delete(domain);
-        else this.#inFlightByDomain.set(domain, left);
         this.#backlog = true;
         this.#pump();
       });

@@ -287,17 +287,6 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 3,
-    name: "outbound jobs by destination domain",
-    sql: `
-      -- The recipient's domain, lower-case, so the delivery loop can pass over the jobs of a
-      -- destination that already has its share of deliveries in progress (see outbound-worker.ts).
-      ALTER TABLE outbound_jobs ADD COLUMN domain TEXT NOT NULL DEFAULT '';
-      UPDATE outbound_jobs SET domain = lower(substr(recipient, instr(recipient, '@') + 1));
-      CREATE INDEX outbound_jobs_by_domain_due ON outbound_jobs (domain, next_attempt_at);
-    `,
-  },
-  {
-    version: 4,
     name: "outbound suppression list",
     sql: `
       -- Recipients that hard-bounced (unknown user or host); with outbound.suppression on, later mail

@@ -121,14 +121,13 @@ const SQL = {
   insertMessage: `INSERT INTO outbound_messages (id, received_at, envelope_from, source_ip, header_from, subject,
       message_id_header, api_data, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertBody: "INSERT INTO outbound_bodies (message_id, raw) VALUES (?, ?)",
-  insertJob: `INSERT INTO outbound_jobs (id, message_id, recipient, first_seen_at, next_attempt_at, domain)
-    VALUES (?, ?, ?, ?, ?, ?)`,
+  insertJob: `INSERT INTO outbound_jobs (id, message_id, recipient, first_seen_at, next_attempt_at)
+    VALUES (?, ?, ?, ?, ?)`,
   due: `SELECT j.seq, j.id, j.message_id, j.recipient, j.attempts, j.first_seen_at, j.next_attempt_at, j.last_error,
       m.id AS m_id, m.received_at, m.envelope_from, m.source_ip, m.header_from, m.subject, m.message_id_header,
       m.api_data, m.size
     FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id
-    WHERE j.next_attempt_at <= ? AND j.domain NOT IN (SELECT value FROM json_each(?))
-    ORDER BY j.next_attempt_at, j.seq`,
+    WHERE j.next_attempt_at <= ? ORDER BY j.next_attempt_at, j.seq`,
   next: "SELECT id, next_attempt_at FROM outbound_jobs ORDER BY next_attempt_at, seq",
   jobFacts: `SELECT j.recipient, j.message_id, m.envelope_from, m.header_from, m.subject, m.message_id_header, m.api_data
     FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id WHERE j.id = ?`,
@@ -221,7 +220,7 @@ export class OutboundSpool {
       this.#sql.insertBody.run(m.id, m.raw);
       const facts = { envelopeFrom: m.envelopeFrom, headerFrom: m.headerFrom, subject: m.subject, messageIdHeader: m.messageIdHeader, apiData: m.apiData };
       for (const job of m.jobs) {
-        this.#sql.insertJob.run(job.id, m.id, job.recipient, m.receivedAt, m.receivedAt, recipientDomain(job.recipient));
+        this.#sql.insertJob.run(job.id, m.id, job.recipient, m.receivedAt, m.receivedAt);
         this.#events.append(eventOf({ ...facts, recipient: job.recipient }, m.receivedAt, { status: "queued", sourceIp: m.sourceIp }));
       }
     });
@@ -230,14 +229,14 @@ export class OutboundSpool {
 
   /**
    * Up to `limit` jobs due at `now`, earliest first, with their mail's metadata (not its body); each
-   * is leased until its outcome is committed or it is released. Jobs for `skipDomains` (recipient
-   * domains, lower-case) are passed over. Jobs whose mail row is missing are quarantined and left out.
+   * is leased until its outcome is committed or it is released. Jobs whose mail row is missing are
+   * quarantined and left out.
    */
-  claimDue(now: number, limit: number, skipDomains: ReadonlySet<string> = new Set()): OutboundJob[] {
+  claimDue(now: number, limit: number): OutboundJob[] {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new SpoolError("SPOOL_INVALID_INPUT", `claimDue limit must be a positive integer, got ${limit}`);
     const claimed: OutboundJob[] = [];
     const orphans = new Set<string>();
-    for (const row of this.#sql.due.iterate(now, JSON.stringify([...skipDomains]))) {
+    for (const row of this.#sql.due.iterate(now)) {
       if (this.#leases.has(String(row.id))) continue;
       if (row.m_id === null) {
         orphans.add(String(row.message_id));
@@ -536,9 +535,4 @@ function invalidMessage(m: OutboundMessageInput): string | undefined {
     ids.add(job.id);
   }
   return undefined;
-}
-
-/** The recipient's domain, lower-case: how the delivery loop groups destinations. */
-export function recipientDomain(recipient: string): string {
-  return recipient.slice(recipient.lastIndexOf("@") + 1).toLowerCase();
 }

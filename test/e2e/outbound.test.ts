@@ -187,8 +187,9 @@ test("a slow destination does not hold every worker slot: mail to another domain
     outbound: {
       routes: { "slow.test": `127.0.0.1:${slow.port}`, "fast.test": `127.0.0.1:${fast.port}` },
       concurrency: 2,
-      // One delivery in progress per domain: the slow domain never gets the second slot.
       connections: { maxPerDestination: 1 },
+      // A delivery behind the slow destination's one connection gives its slot up after this.
+      timeouts: { connectSeconds: 0.3 },
     },
   });
   cleanups.push(() => slow.close(), () => fast.close(), () => h.close());

@@ -50,7 +50,6 @@ const worker = new OutboundDeliveryWorker({
   retry: { firstDelaySeconds: 0.05, maxDelaySeconds: 0.2, maxAgeHours: 1 },
   returnPath: { bounceDomain: "bounces.relay.test" },
   concurrency: 8,
-  perDomainConcurrency: 8,
   metrics,
   logger: silentLogger,
 });

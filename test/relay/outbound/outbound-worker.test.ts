@@ -17,7 +17,7 @@ async function outboundRig(t: TestContext, retry = { firstDelaySeconds: 0.02, ma
   const delivery = new OutboundDelivery(
     outboundSettings.parse({ routes: { "example.test": `127.0.0.1:${sink.port}` }, heloName: "relay.test", timeouts: { connectSeconds: 2, greetingSeconds: 2, commandSeconds: 2, dataSeconds: 2 } }),
   );
-  const worker = new OutboundDeliveryWorker({ spool: rig.outbound, delivery, retry, returnPath: verp, concurrency: 4, perDomainConcurrency: 4, metrics: rig.metrics, logger: silentLogger, now: () => rig.clock.now });
+  const worker = new OutboundDeliveryWorker({ spool: rig.outbound, delivery, retry, returnPath: verp, concurrency: 4, metrics: rig.metrics, logger: silentLogger, now: () => rig.clock.now });
   // The clock follows real time, so the retry schedule runs as in production, only faster.
   const ticker = setInterval(() => (rig.clock.now = Date.now()), 5);
   t.after(async () => {

@@ -56,7 +56,7 @@ test("a delivery whose outcome cannot be recorded is not repeated in a loop", as
     retry: settings.retry,
     returnPath: { bounceDomain: null },
     concurrency: 4,
-    perDomainConcurrency: 4,
+   
     metrics: createRelayMetrics(() => spool),
     logger: silentLogger,
   });
