@@ -147,8 +147,8 @@ export const outboundSettings = z.strictObject({
     .nullable()
     .default(null),
   /**
-   * Suppression: a recipient that hard-bounced (unknown user or unknown host, error status 2 or 1)
-   * is not sent to again for `days`; such mail fails at once with error status 10.
+   * Suppression: a recipient that hard-bounced as an unknown user (error status 2) is not sent to
+   * again for `days`; such mail fails at once with error status 10.
    */
   suppression: z
     .strictObject({ enabled: z.boolean().default(false), days: z.int().min(1).max(3650).default(30) })

@@ -289,7 +289,7 @@ export const migrations: readonly Migration[] = [
     version: 3,
     name: "outbound suppression list",
     sql: `
-      -- Recipients that hard-bounced (unknown user or host); with outbound.suppression on, later mail
+      -- Recipients that hard-bounced (unknown user); with outbound.suppression on, later mail
       -- to them fails at once with error status 10 instead of being sent again.
       CREATE TABLE outbound_suppressed (
         address TEXT PRIMARY KEY,

@@ -107,8 +107,11 @@ export interface OutboundSpoolOptions {
   readonly suppressHardBounces?: boolean;
 }
 
-/** Error statuses that say the address will never work: unknown host (1), unknown user (2). */
-const HARD_BOUNCE_STATUSES: ReadonlySet<number> = new Set([1, 2]);
+/**
+ * Error statuses that say the address will never work: unknown user (2). Not unknown host (1): a
+ * resolver that answers NXDOMAIN by mistake for a while would otherwise suppress whole domains.
+ */
+const HARD_BOUNCE_STATUSES: ReadonlySet<number> = new Set([2]);
 
 /** How long delivered jobs are remembered for asynchronous bounces, by default. */
 export const DEFAULT_SENT_RETENTION_MS = 7 * 86_400_000;
