@@ -144,6 +144,16 @@ test("submitted mail is delivered, refused recipients bounce, and every event re
   const later = await waitForItems(receiver.requests, (i) => i.bounces.length >= 2);
   assert.equal(later.bounces[1]?.to, "good@dest.test");
   assert.equal(later.bounces[1]?.errorStatus, 5);
+
+  // A vacation reply to the same return path is taken, but it is no bounce: no event.
+  const reply = nodemailer.createTransport({ host: "127.0.0.1", port: h.relay.smtpPort, secure: false, ignoreTLS: true });
+  await reply.sendMail({
+    envelope: { from: "", to: [delivered.from] },
+    raw: [`From: good@dest.test`, `To: ${delivered.from}`, "Subject: Out of office", "Auto-Submitted: auto-replied", "", "I am away until Monday.", ""].join("\r\n"),
+  });
+  reply.close();
+  await new Promise((r) => setTimeout(r, 1500)); // longer than the batch interval
+  assert.equal(itemsOf(receiver.requests).bounces.length, 2);
 });
 
 test("a destination that answers 450 first gets the mail later: deferred, then succeeded", async () => {
