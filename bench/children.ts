@@ -104,8 +104,14 @@ function wrap(child: ChildProcess, what: string): Child {
 }
 
 /** A bench module (this folder) in its own Node process with an IPC channel. */
-export function forkModule(modulePath: string, args: string[], what: string): Child {
-  return wrap(fork(modulePath, args, { execPath: process.execPath, stdio: ["ignore", "ignore", "pipe", "ipc"] }), what);
+export function forkModule(modulePath: string, args: string[], what: string, execArgv: string[] = []): Child {
+  return wrap(fork(modulePath, args, { execPath: process.execPath, execArgv, stdio: ["ignore", "ignore", "pipe", "ipc"] }), what);
+}
+
+/** Node flags for a system under test: a CPU profile per process when BENCH_PROFILE_DIR names a folder. */
+export function profilingFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dir = env.BENCH_PROFILE_DIR;
+  return dir === undefined || dir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`];
 }
 
 /** Any program, no IPC; stdout is dropped (the relay logs on stderr). */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
-import { forget, forkModule, freePort, removeAtExit, spawnProgram, type Child } from "./children.ts";
+import { forget, forkModule, freePort, profilingFlags, removeAtExit, spawnProgram, type Child } from "./children.ts";
 import { benchDomain, sinkDomain } from "./messages.ts";
 import type { OutboundBaselineJob, Ready } from "./protocol.ts";
 import type { SystemName } from "./stats.ts";
@@ -29,7 +29,7 @@ const startTimeoutMs = 30_000;
 
 /** A bench module that reports its SMTP port with a `ready` message once listening. */
 async function forkSystem(modulePath: string, args: string[], what: string): Promise<SystemUnderTest> {
-  const child = forkModule(new URL(modulePath, import.meta.url).pathname, args, what);
+  const child = forkModule(new URL(modulePath, import.meta.url).pathname, args, what, profilingFlags());
   try {
     const ready = await child.message<Ready>("ready", startTimeoutMs);
     return { name: "baseline", pid: child.pid, smtpPort: ready.port, exited: child.exited, stop: () => child.stop() };
@@ -138,7 +138,7 @@ async function launchMailhook(bin: string, cwd: string, layout: MailhookLayout):
     await mkdir(manifests);
     await mkdir(spoolDir);
     for (const [i, m] of layout.manifests.entries()) await writeFile(join(manifests, `bench-${i}.yaml`), stringify(m));
-    child = spawnProgram(process.execPath, [bin, "relay", "--config", config, "--manifests", manifests], cwd, "mailhook relay");
+    child = spawnProgram(process.execPath, [...profilingFlags(), bin, "relay", "--config", config, "--manifests", manifests], cwd, "mailhook relay");
     await waitReady(child, metricsPort);
     const started = child;
     return {

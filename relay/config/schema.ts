@@ -111,7 +111,7 @@ export const relaySettings = z.strictObject({
     .strictObject({
       dir: z.string().min(1).default("/var/lib/mailhook"),
       /**
-       * How long an accepted mail waits for others to share its fsync before `250`. A few ms lets the
+       * How long an accepted mail waits for others to share its commit before `250`. A few ms lets the
        * mails of concurrent SMTP sessions share one commit; 0 commits each event-loop turn.
        */
       commitDelayMs: z.int().min(0).max(100).default(3),

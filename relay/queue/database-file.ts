@@ -84,10 +84,10 @@ function openForWriting(path: string): DatabaseSync {
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
     const mode = db.prepare("PRAGMA journal_mode = WAL").get();
     if (mode?.journal_mode !== "wal") throw new Error(`could not enter WAL mode (journal_mode is ${String(mode?.journal_mode)})`);
-    // WAL with synchronous=NORMAL survives a process crash but may lose the last commits on power
-    // loss or a kernel crash. `250` promises the mail is on disk, so FULL: every COMMIT fsyncs the
-    // WAL before it returns. Group commit amortises that fsync over every write in the group.
-    db.exec("PRAGMA synchronous = FULL");
+    // WAL with synchronous=NORMAL survives a process crash, and SQLite still syncs around every
+    // checkpoint, but a COMMIT does not wait for the disk. `250` promises the mail is on disk: the
+    // Spool syncs the WAL itself after committing an accept, off the event loop (wal-sync.ts).
+    db.exec("PRAGMA synchronous = NORMAL");
     // After a checkpoint, truncate a WAL grown by a burst of large mails back to 64 MiB.
     db.exec("PRAGMA journal_size_limit = 67108864");
     db.exec("BEGIN EXCLUSIVE; COMMIT");

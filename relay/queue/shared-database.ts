@@ -9,7 +9,7 @@ export interface SharedDatabase {
   /**
    * Queues `apply` for the next group commit, in a savepoint of its own (a failing write fails alone)
    * and resolves with its result once committed. `durable` writes are on disk when they settle
-   * (synchronous=FULL, committed on the next turn); the others (outcomes) may wait a few ms for company
+   * (committed on the next turn, then the WAL synced); the others (outcomes) may wait a few ms for company
    * and survive a process crash but not necessarily a power loss. Rejects with a SpoolError
    * (SPOOL_WRITE_FAILED, SPOOL_CLOSED).
    */

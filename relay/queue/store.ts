@@ -5,8 +5,9 @@
 // Writes are group-committed: every write (accept and the delivery outcomes) is queued, and the queue
 // is committed as ONE transaction on the next `setImmediate` (or after `groupCommitDelayMs`). Each write
 // runs in its own SAVEPOINT inside it, so one bad write fails alone; a failed COMMIT fails them all.
-// A promise settles only after COMMIT returned, which with synchronous=FULL means the WAL was fsynced.
-// The commit blocks the event loop for one fsync per group, not one per mail.
+// COMMIT itself does not wait for the disk (synchronous=NORMAL): a durable write (an accept) settles
+// only after the WAL file was then fdatasync'ed on libuv's thread pool (see wal-sync.ts). So the event
+// loop never blocks on an fsync, and the commits made while one sync runs share the next one.
 //
 // One process owns a spool (the database is opened with an exclusive lock). That is why claims are
 // in-memory leases: `claimDue` hands a job out once; it is handed out again only after its outcome was
@@ -19,14 +20,15 @@ import { SpoolError, describe } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import type { SharedDatabase } from "./shared-database.ts";
 import { clip, isText, sha256 } from "./values.ts";
+import { WalSync } from "./wal-sync.ts";
 
 export type { SpoolLog } from "./database-file.ts";
 
 export interface SpoolOptions {
   /**
    * How long a write waits for others to share its transaction. 0 (the default) commits on the next
-   * `setImmediate`: everything that arrived in the same turn of the event loop shares one fsync,
-   * without adding latency. A few milliseconds trade latency for fewer fsyncs on slow disks.
+   * `setImmediate`: everything that arrived in the same turn of the event loop shares one commit,
+   * without adding latency. A few milliseconds trade latency for fewer, larger commits.
    */
   readonly groupCommitDelayMs?: number;
   /** Where the spool reports quarantines. Defaults to one JSON line on stderr. */
@@ -190,7 +192,7 @@ export class Spool {
   #cancelFlush: (() => void) | undefined;
   /** Whether the pending flush is the prompt one (a durable write is queued). */
   #flushIsPrompt = false;
-  #synchronous: "FULL" | "NORMAL" = "FULL";
+  readonly #walSync: WalSync;
   #closed = false;
   #transactions = 0;
 
@@ -207,15 +209,16 @@ export class Spool {
       migrate(db, now());
       // The database and WAL files exist now; make their directory entries durable before any `250`.
       syncDirectory(dir);
-      return new Spool(db, log, now, options.groupCommitDelayMs ?? 0);
+      return new Spool(db, new WalSync(walPath(db)), log, now, options.groupCommitDelayMs ?? 0);
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  private constructor(db: DatabaseSync, log: SpoolLog, now: () => number, groupCommitDelayMs: number) {
+  private constructor(db: DatabaseSync, walSync: WalSync, log: SpoolLog, now: () => number, groupCommitDelayMs: number) {
     this.#db = db;
+    this.#walSync = walSync;
     this.#log = log;
     this.#now = now;
     this.#groupCommitDelayMs = groupCommitDelayMs;
@@ -240,6 +243,11 @@ export class Spool {
         return this.#transaction(body);
       },
     };
+  }
+
+  /** fdatasync calls on the WAL since open: one per group of accepts at most, none for outcomes. */
+  get walSyncCount(): number {
+    return this.#walSync.syncs;
   }
 
   /** Write transactions committed since open: accept groups, outcome groups and quarantines. */
@@ -409,10 +417,11 @@ export class Spool {
     };
   }
 
-  /** Commits the writes still queued (their promises resolve), then closes the database. */
+  /** Commits the writes still queued and syncs them (their promises resolve), then closes the database. */
   close(): void {
     if (this.#closed) return;
     this.#flush();
+    this.#walSync.close();
     this.#closed = true;
     this.#db.close();
   }
@@ -433,11 +442,11 @@ export class Spool {
    * Queues a write for the next group commit; `leased` is released once it commits (a failed write keeps it).
    *
    * Durable writes (accepts) are committed on the next `setImmediate` (or after groupCommitDelayMs)
-   * with synchronous=FULL: the WAL is fsynced before they settle, because `250` promises the mail is
-   * on disk. Outcome writes (delivered, reschedule, give-up) wait up to OUTCOME_COMMIT_DELAY_MS for
-   * company and, when no accept shares their group, commit with synchronous=NORMAL: safe across a
-   * process crash, and after a power loss the worst case is a delivery repeated with the same
-   * webhook-id, which at-least-once delivery allows. This keeps fsyncs for what needs them.
+   * and settle once the WAL holding their commit was synced, because `250` promises the mail is on
+   * disk. Outcome writes (delivered, reschedule, give-up) wait up to OUTCOME_COMMIT_DELAY_MS for
+   * company and settle at COMMIT: safe across a process crash, and after a power loss the worst case
+   * is a delivery repeated with the same webhook-id, which at-least-once delivery allows. This keeps
+   * fsyncs for what needs them.
    */
   #write<T>(durable: boolean, apply: () => T, leased?: string): Promise<T> {
     if (this.#closed) return Promise.reject(new SpoolError("SPOOL_CLOSED", "the spool is closed"));
@@ -481,11 +490,6 @@ export class Spool {
     const failed = new Map<QueuedWrite, SpoolError>();
     let groupError: SpoolError | undefined;
     try {
-      const synchronous = writes.some((w) => w.durable) ? "FULL" : "NORMAL";
-      if (synchronous !== this.#synchronous) {
-        this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
-        this.#synchronous = synchronous;
-      }
       this.#sql.begin.run();
       for (const write of writes) {
         this.#sql.savepoint.run();
@@ -506,7 +510,22 @@ export class Spool {
       groupError = writeFailed(error);
       this.#rollbackQuietly(groupError);
     }
-    for (const write of writes) write.settle(groupError ?? failed.get(write));
+    if (groupError !== undefined) {
+      for (const write of writes) write.settle(groupError);
+      return;
+    }
+    const toSync: QueuedWrite[] = [];
+    for (const write of writes) {
+      const error = failed.get(write);
+      if (write.durable && error === undefined) toSync.push(write);
+      else write.settle(error);
+    }
+    if (toSync.length > 0) {
+      this.#walSync.afterCommit((error) => {
+        const failure = error === undefined ? undefined : writeFailed(error);
+        for (const write of toSync) write.settle(failure);
+      });
+    }
   }
 
   /** A synchronous transaction of its own (quarantine); throws SPOOL_WRITE_FAILED. */
@@ -560,6 +579,13 @@ export class Spool {
 }
 
 
+
+/** The WAL file beside the database: the file whose sync makes a commit durable. */
+function walPath(db: DatabaseSync): string {
+  const main = db.location();
+  if (main === null) throw new SpoolError("SPOOL_OPEN_FAILED", "the spool database has no file (in-memory?)");
+  return `${main}-wal`;
+}
 
 function writeFailed(error: unknown): SpoolError {
   return new SpoolError("SPOOL_WRITE_FAILED", `spool write failed: ${describe(error)}`, { cause: error });

@@ -124,6 +124,17 @@ test("many accepts in the same turn of the event loop share one transaction and 
   assert.deepEqual(reopened.counts(), { messages: 200, pendingJobs: 400, deadJobs: 0, quarantinedJobs: 0 });
 });
 
+test("an accept settles after the WAL was synced; outcome writes commit without a sync", async (t) => {
+  const { spool } = open(t, tempDir(t));
+  const syncsBefore = spool.walSyncCount;
+  await Promise.all([spool.accept(inboundMessage("m1")), spool.accept(inboundMessage("m2"))]);
+  assert.equal(spool.walSyncCount - syncsBefore, 1, "one sync for the group, done before the accepts resolved");
+  const [job] = spool.claimDue(T0, 1);
+  assert.ok(job);
+  assert.equal(await spool.delivered(job.id), true);
+  assert.equal(spool.walSyncCount - syncsBefore, 1);
+});
+
 test("writes arriving within groupCommitDelayMs share one transaction", async (t) => {
   const { spool } = open(t, tempDir(t), { groupCommitDelayMs: 250 });
   const before = spool.transactionCount;

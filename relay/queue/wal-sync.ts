@@ -1,0 +1,93 @@
+// Makes committed WAL frames durable without blocking the event loop. SQLite runs with
+// synchronous=NORMAL, so COMMIT writes the transaction's frames to the WAL file without syncing it;
+// fdatasync on that file, started after COMMIT returned, puts them on disk. It runs on libuv's thread
+// pool while the event loop goes on receiving mail.
+//
+// Why this is as safe as synchronous=FULL for the commits it covers: the frames of a committed
+// transaction stay in the WAL until a checkpoint has copied them into the database file, and in NORMAL
+// mode SQLite syncs the WAL before and the database after every checkpoint, before the WAL may be
+// rewritten. So once our sync returns, the commit is on disk either in the WAL or in the database.
+//
+// Syncs are coalesced: while one runs, the commits made meanwhile wait together for the next one,
+// so a slow disk makes the groups larger instead of the queue longer.
+import { closeSync, fdatasync, fdatasyncSync, openSync } from "node:fs";
+
+type Done = (error: Error | undefined) => void;
+
+export class WalSync {
+  readonly #fd: number;
+  /** Commits waiting for a sync that starts after them. */
+  #waiting: Done[] = [];
+  /** Commits covered by the sync in flight, or null if none runs. */
+  #inFlight: Done[] | null = null;
+  /**
+   * The error of a failed sync. After one, the kernel may have dropped the dirty pages and a later
+   * sync could succeed without them, so nothing is promised durable again until a restart.
+   */
+  #failure: Error | undefined;
+  #closed = false;
+  #syncs = 0;
+
+  /** Opens the WAL file; it exists once the database was opened in WAL mode and read. */
+  constructor(walPath: string) {
+    this.#fd = openSync(walPath, "r");
+  }
+
+  /** fdatasync calls made so far. */
+  get syncs(): number {
+    return this.#syncs;
+  }
+
+  /** Calls `done` once every commit made so far is on disk, or with the error that prevented it. */
+  afterCommit(done: Done): void {
+    if (this.#closed || this.#failure !== undefined) {
+      done(this.#failure ?? new Error("the spool is closed"));
+      return;
+    }
+    this.#waiting.push(done);
+    if (this.#inFlight === null) this.#start();
+  }
+
+  /** Syncs what is still waiting, now, and closes the file. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pending = [...(this.#inFlight ?? []), ...this.#waiting];
+    this.#inFlight = null;
+    this.#waiting = [];
+    let error: Error | undefined = this.#failure;
+    if (error === undefined && pending.length > 0) {
+      this.#syncs++;
+      try {
+        fdatasyncSync(this.#fd);
+      } catch (cause) {
+        error = syncFailed(cause);
+      }
+    }
+    closeSync(this.#fd);
+    for (const done of pending) done(error);
+  }
+
+  #start(): void {
+    const batch = this.#waiting;
+    this.#waiting = [];
+    this.#inFlight = batch;
+    this.#syncs++;
+    fdatasync(this.#fd, (cause) => {
+      // close() settled this batch already (and the fd is gone).
+      if (this.#inFlight !== batch) return;
+      this.#inFlight = null;
+      if (cause !== null) this.#failure = syncFailed(cause);
+      for (const done of batch) done(this.#failure);
+      if (this.#failure !== undefined) {
+        for (const done of this.#waiting.splice(0)) done(this.#failure);
+      } else if (this.#waiting.length > 0) {
+        this.#start();
+      }
+    });
+  }
+}
+
+function syncFailed(cause: unknown): Error {
+  return new Error(`fdatasync of the spool's WAL failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+}
