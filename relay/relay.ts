@@ -1,5 +1,6 @@
-// The relay process, wired. Two flows share one spool database and one webhook HTTP client:
-// - inbound: SMTP (MX side) → match → spool (250 only after commit) → inbound worker → HTTP POST;
+// The relay process, wired. Two flows share one spool database:
+// - inbound: SMTP (MX side) → match → spool (250 only after commit) → inbound worker → HTTP POST
+//   (parsed, rendered and posted on the posting thread);
 //   mail to a VERP return path is a bounce report instead: analysed, recorded as a `bounced` event;
 // - outbound: SMTP (submission side) → outbound spool + `queued` events (one commit) → outbound
 //   worker → destination servers → outcome + events (one commit each) → event worker → batched POSTs.
@@ -9,6 +10,7 @@
 import type { EventWebhookConfig, InboundWebhookConfig, RelaySettings, WebhookSetInput } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { WebhookHttpClient } from "./deliver/http-client.ts";
+import { PostingThread } from "./deliver/posting-thread.ts";
 import { InboundDeliveryWorker } from "./deliver/inbound-worker.ts";
 import type { Logger } from "./log.ts";
 import { compileMatchers, matchMessage, recipientMayMatch, type Matchers, type MatcherError } from "./match/conditions.ts";
@@ -46,6 +48,7 @@ export class Relay {
   readonly #closeGraceMs: number | undefined;
   #spool: Spool | undefined;
   #client: WebhookHttpClient | undefined;
+  #postingThread: PostingThread | undefined;
   #worker: InboundDeliveryWorker | undefined;
   #listener: InboundListener | undefined;
   #submission: SmtpListener | undefined;
@@ -94,9 +97,10 @@ export class Relay {
     });
     this.#client = new WebhookHttpClient(settings.endpoints);
     const client = this.#client;
+    this.#postingThread = new PostingThread(settings.endpoints);
     this.#worker = new InboundDeliveryWorker({
       spool: this.#spool,
-      client: () => client,
+      poster: this.#postingThread,
       webhooks: () => this.#webhooks,
       serverComposition: settings.serverComposition,
       metrics: this.metrics,
@@ -218,11 +222,11 @@ export class Relay {
   async stop(): Promise<void> {
     await Promise.all([this.#listener?.close(this.#closeGraceMs), this.#submission?.close(this.#closeGraceMs)]);
     await Promise.all([this.#worker?.stop(), this.#outboundWorker?.stop(), this.#eventWorker?.stop()]);
-    await this.#client?.close();
+    await Promise.all([this.#client?.close(), this.#postingThread?.close()]);
     this.#delivery?.close();
     this.#spool?.close();
     await this.#probes?.close();
-    this.#listener = this.#submission = this.#worker = this.#outboundWorker = this.#eventWorker = this.#client = this.#spool = undefined;
+    this.#listener = this.#submission = this.#worker = this.#outboundWorker = this.#eventWorker = this.#client = this.#postingThread = this.#spool = undefined;
   }
 
   /** Delivery facts per webhook (the `/status` endpoint): what a user checks first when posts fail. */

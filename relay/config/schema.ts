@@ -111,10 +111,10 @@ export const relaySettings = z.strictObject({
     .strictObject({
       dir: z.string().min(1).default("/var/lib/mailhook"),
       /**
-       * How long an accepted mail waits for others to share its commit before `250`. A few ms lets the
-       * mails of concurrent SMTP sessions share one commit; 0 commits each event-loop turn.
+       * How long an accepted mail waits for others to share its commit before `250`. 0 commits each
+       * event-loop turn (syncs are coalesced anyway, see wal-sync.ts); a few ms means fewer commits.
        */
-      commitDelayMs: z.int().min(0).max(100).default(3),
+      commitDelayMs: z.int().min(0).max(100).default(0),
     })
     .prefault({}),
   metrics: z.strictObject({ listen: listenAddress.default("0.0.0.0:9464") }).prefault({}),

@@ -7,20 +7,17 @@
 // Which webhooks are served is read from the live configuration at every claim and every attempt, so
 // a reload (new endpoint, rotated Secret, suspension) applies to jobs already waiting. Jobs whose
 // webhook is suspended, invalid or deleted are held, never dropped: they resume when it comes back.
-import { simpleParser, type ParsedMail, type SimpleParserOptions } from "mailparser";
 import type { InboundWebhookConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "../metrics/metrics.ts";
 import { nextInboundAttempt } from "../queue/schedule.ts";
 import { DEAD_PRUNE_CHUNK, type InboundJob, type Spool } from "../queue/store.ts";
-import type { WebhookHttpClient } from "./http-client.ts";
-import { renderInboundBody } from "./inbound-body.ts";
-import { postSigned } from "./signed-post.ts";
+import type { InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
 
 export interface InboundWorkerOptions {
   readonly spool: Spool;
-  /** The current client (replaced when endpoint settings change). */
-  readonly client: () => WebhookHttpClient;
+  /** Parses, renders and posts one job (a PostingThread, or an InboundPostPipeline in this thread). */
+  readonly poster: { post(request: InboundPostRequest): Promise<InboundPostResult> };
   /** The current valid webhooks by key, suspended ones included. */
   readonly webhooks: () => ReadonlyMap<string, InboundWebhookConfig>;
   readonly serverComposition: string;
@@ -32,11 +29,6 @@ export interface InboundWorkerOptions {
   readonly perWebhookConcurrency: number;
   readonly now?: () => number;
 }
-
-// What the posted fields need and no more: no links or HTML made from text, and no attachment
-// checksums (mailparser hashes every attachment with MD5 by default; nothing here sends one).
-// checksumAlgo: false is mailparser's documented switch; its type definitions only know strings.
-const PARSE_OPTIONS = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, checksumAlgo: false } as unknown as SimpleParserOptions;
 
 /** How long the record of a given-up delivery is kept (inbound_dead_jobs), and how often it is pruned. */
 const DEAD_JOB_RETENTION_MS = 30 * 86_400_000;
@@ -62,7 +54,6 @@ export class InboundDeliveryWorker {
   readonly #o: InboundWorkerOptions;
   readonly #now: () => number;
   readonly #inFlightByWebhook = new Map<string, number>();
-  readonly #parsed = new Map<string, { mail: Promise<ParsedMail>; users: number }>();
   /** Fresh jobs already leased, waiting for a slot, in arrival order. */
   #ready: { job: InboundJob; raw: Buffer }[] = [];
   #readyBytes = 0;
@@ -254,7 +245,8 @@ export class InboundDeliveryWorker {
     setTimeout(() => {
       this.#o.spool.release(jobId);
       this.rescan();
-    }, OUTCOME_FAILURE_PAUSE_MS).unref();  }
+    }, OUTCOME_FAILURE_PAUSE_MS).unref();
+  }
 
   async #attempt(job: InboundJob, preloaded?: Buffer): Promise<void> {
     const { spool, metrics, logger } = this.#o;
@@ -275,24 +267,28 @@ export class InboundDeliveryWorker {
       raw = read.raw;
     }
 
-    let mail: ParsedMail;
-    try {
-      mail = await this.#parse(job.messageId, raw);
-    } catch (err) {
-      this.#record(job, spool.giveUp(job.id, `mail could not be parsed: ${(err as Error).message}`));
+    const result = await this.#o.poster.post({
+      jobId: job.id,
+      messageId: job.messageId,
+      raw,
+      format: hook.contentType,
+      target: { endpoint: hook.endpoint, timeoutSeconds: hook.timeoutSeconds, auth: hook.auth },
+      context: {
+        serverComposition: this.#o.serverComposition,
+        filter: hook.name,
+        envelopeFrom: job.message.envelopeFrom,
+        envelopeTo: job.recipient,
+        apiKey: hook.auth.apiKey,
+      },
+      nowMs: this.#now(),
+    });
+    if (result.kind === "unparseable") {
+      this.#record(job, spool.giveUp(job.id, `mail could not be parsed: ${result.reason}`));
       metrics.gaveUp.inc({ webhook: job.webhookKey, reason: "unparseable" });
-      logger.error("inbound mail could not be parsed; delivery given up", { job: job.id, webhook: job.webhookKey, err });
+      logger.error("inbound mail could not be parsed; delivery given up", { job: job.id, webhook: job.webhookKey, err: result.reason });
       return;
     }
-
-    const rendered = renderInboundBody(hook.contentType, mail, {
-      serverComposition: this.#o.serverComposition,
-      filter: hook.name,
-      envelopeFrom: job.message.envelopeFrom,
-      envelopeTo: job.recipient,
-      apiKey: hook.auth.apiKey,
-    });
-    const outcome = await postSigned(this.#o.client(), hook, job.id, rendered, this.#now());
+    const { outcome } = result;
     metrics.postDuration.observe({ webhook: hook.key }, outcome.durationMs / 1000);
     const attempts = job.attempts + 1;
     const fields = { job: job.id, webhook: hook.key, attempts, status: outcome.status };
@@ -326,21 +322,6 @@ export class InboundDeliveryWorker {
         }
         return;
       }
-    }
-  }
-
-  /** Parses a mail once however many of its jobs are in flight together (fan-out, several recipients). */
-  async #parse(messageId: string, raw: Buffer): Promise<ParsedMail> {
-    let entry = this.#parsed.get(messageId);
-    if (entry === undefined) {
-      entry = { mail: simpleParser(raw, PARSE_OPTIONS), users: 0 };
-      this.#parsed.set(messageId, entry);
-    }
-    entry.users++;
-    try {
-      return await entry.mail;
-    } finally {
-      if (--entry.users === 0) this.#parsed.delete(messageId);
     }
   }
 }

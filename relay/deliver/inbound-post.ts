@@ -1,0 +1,65 @@
+// One inbound post, from the stored mail to the endpoint's answer: parse, render the seed-compatible
+// body, sign and post. No spool and no decisions: the delivery loop (inbound-worker.ts) decides what an
+// outcome means. It runs on the posting thread (posting-thread.ts), off the SMTP event loop.
+import { simpleParser, type ParsedMail, type SimpleParserOptions } from "mailparser";
+import type { HttpOutcome, WebhookHttpClient } from "./http-client.ts";
+import { renderInboundBody, type InboundBodyFormat, type InboundContext } from "./inbound-body.ts";
+import { postSigned, type SignedPostTarget } from "./signed-post.ts";
+
+export interface InboundPostRequest {
+  /** The `webhook-id`. */
+  readonly jobId: string;
+  /** Jobs of one mail in flight together share one parse. */
+  readonly messageId: string;
+  readonly raw: Uint8Array;
+  readonly format: InboundBodyFormat;
+  readonly target: SignedPostTarget;
+  readonly context: InboundContext;
+  /** The attempt's time: the `webhook-timestamp`. */
+  readonly nowMs: number;
+}
+
+export type InboundPostResult =
+  | { readonly kind: "posted"; readonly outcome: HttpOutcome }
+  /** The mail cannot be parsed: it never will be, so there is nothing to post. */
+  | { readonly kind: "unparseable"; readonly reason: string };
+
+// What the posted fields need and no more: no links or HTML made from text, and no attachment
+// checksums (mailparser hashes every attachment with MD5 by default; nothing here sends one).
+// checksumAlgo: false is mailparser's documented switch; its type definitions only know strings.
+const PARSE_OPTIONS = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, checksumAlgo: false } as unknown as SimpleParserOptions;
+
+export class InboundPostPipeline {
+  readonly #client: WebhookHttpClient;
+  readonly #parsed = new Map<string, { mail: Promise<ParsedMail>; users: number }>();
+
+  constructor(client: WebhookHttpClient) {
+    this.#client = client;
+  }
+
+  async run(request: InboundPostRequest): Promise<InboundPostResult> {
+    let mail: ParsedMail;
+    try {
+      mail = await this.#parse(request.messageId, request.raw);
+    } catch (err) {
+      return { kind: "unparseable", reason: err instanceof Error ? err.message : String(err) };
+    }
+    const rendered = renderInboundBody(request.format, mail, request.context);
+    return { kind: "posted", outcome: await postSigned(this.#client, request.target, request.jobId, rendered, request.nowMs) };
+  }
+
+  /** Parses a mail once however many of its jobs are in flight together (fan-out, several recipients). */
+  async #parse(messageId: string, raw: Uint8Array): Promise<ParsedMail> {
+    let entry = this.#parsed.get(messageId);
+    if (entry === undefined) {
+      entry = { mail: simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), PARSE_OPTIONS), users: 0 };
+      this.#parsed.set(messageId, entry);
+    }
+    entry.users++;
+    try {
+      return await entry.mail;
+    } finally {
+      if (--entry.users === 0) this.#parsed.delete(messageId);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// The posting thread (see posting-thread.ts): one webhook HTTP client and the parse-render-post
+// pipeline, answering each request with its outcome. Ends when asked, after the posts in flight.
+import { parentPort, workerData } from "node:worker_threads";
+import { WebhookHttpClient, type WebhookHttpClientOptions } from "./http-client.ts";
+import { InboundPostPipeline } from "./inbound-post.ts";
+import type { FromPostingThread, ToPostingThread } from "./posting-thread.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("posting-thread-entry.ts runs as a worker thread (see posting-thread.ts)");
+const client = new WebhookHttpClient(workerData as WebhookHttpClientOptions);
+const pipeline = new InboundPostPipeline(client);
+const reply = (message: FromPostingThread) => port.postMessage(message);
+
+const inFlight = new Set<Promise<void>>();
+
+port.on("message", (message: ToPostingThread) => {
+  if (message.type === "close") {
+    void Promise.allSettled(inFlight)
+      .then(() => client.close())
+      .finally(() => port.close());
+    return;
+  }
+  const { id, request } = message;
+  const done = pipeline.run(request).then(
+    (result) => reply({ id, result }),
+    (err: unknown) => reply({ id, error: err instanceof Error ? err.message : String(err) }),
+  );
+  inFlight.add(done);
+  void done.finally(() => inFlight.delete(done));
+});

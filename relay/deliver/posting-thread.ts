@@ -1,0 +1,77 @@
+// Inbound posts run on a worker thread of their own: parsing the mail, rendering the body, TLS and
+// HTTP cost about as much CPU as receiving and spooling it, and on the SMTP event loop they would cap
+// the relay at one core. The delivery loop stays here (it owns the spool); the thread only turns a
+// request into an outcome (inbound-post.ts). See posting-thread-entry.ts for the other side.
+//
+// If the thread dies, the posts it had are failed (the delivery loop puts their jobs back after a
+// pause, the same `webhook-id` kept) and the next post starts a new thread.
+import { Worker } from "node:worker_threads";
+import type { WebhookHttpClientOptions } from "./http-client.ts";
+import type { InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
+
+/** Messages between the two sides. */
+export type ToPostingThread = { type: "post"; id: number; request: InboundPostRequest } | { type: "close" };
+export type FromPostingThread = { id: number; result: InboundPostResult } | { id: number; error: string };
+
+type Pending = { resolve: (result: InboundPostResult) => void; reject: (error: Error) => void };
+
+export class PostingThreadError extends Error {
+  readonly code = "POSTING_THREAD_FAILED";
+}
+
+export class PostingThread {
+  readonly #options: WebhookHttpClientOptions;
+  readonly #pending = new Map<number, Pending>();
+  #worker: Worker | undefined;
+  #nextId = 1;
+  #closed = false;
+
+  /** `options` must already have been checked (the relay builds its own client from them first). */
+  constructor(options: WebhookHttpClientOptions) {
+    this.#options = options;
+  }
+
+  post(request: InboundPostRequest): Promise<InboundPostResult> {
+    if (this.#closed) return Promise.reject(new PostingThreadError("the posting thread is closed"));
+    const id = this.#nextId++;
+    const { promise, resolve, reject } = Promise.withResolvers<InboundPostResult>();
+    this.#pending.set(id, { resolve, reject });
+    this.#thread().postMessage({ type: "post", id, request } satisfies ToPostingThread);
+    return promise;
+  }
+
+  /** Lets the posts in flight finish (each bounded by its timeout), then ends the thread. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    worker.postMessage({ type: "close" } satisfies ToPostingThread);
+    await exited;
+  }
+
+  #thread(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const worker = new Worker(new URL("./posting-thread-entry.ts", import.meta.url), { workerData: this.#options });
+    // The SMTP listener keeps the relay alive; an idle posting thread must not.
+    worker.unref();
+    worker.on("message", (message: FromPostingThread) => {
+      const pending = this.#pending.get(message.id);
+      if (pending === undefined) return;
+      this.#pending.delete(message.id);
+      if ("result" in message) pending.resolve(message.result);
+      else pending.reject(new PostingThreadError(message.error));
+    });
+    let failure = "the posting thread exited";
+    worker.on("error", (err: unknown) => {
+      failure = `the posting thread failed: ${err instanceof Error ? err.message : String(err)}`;
+    });
+    worker.on("exit", () => {
+      if (this.#worker === worker) this.#worker = undefined;
+      for (const pending of this.#pending.values()) pending.reject(new PostingThreadError(failure));
+      this.#pending.clear();
+    });
+    this.#worker = worker;
+    return worker;
+  }
+}
