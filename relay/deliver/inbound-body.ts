@@ -4,7 +4,7 @@
 //   envelope-from, envelope-to, attachments (count), then in multipart the files attachment1..N.
 // The body is built as one Buffer because the signature covers its exact bytes.
 import { randomBytes } from "node:crypto";
-import type { Attachment, ParsedMail } from "mailparser";
+import type { AttachmentContent, MailContent } from "./mail-content.ts";
 
 export type InboundBodyFormat = "multipart" | "json";
 
@@ -21,41 +21,23 @@ export type InboundContext = {
 
 export type RenderedBody = { contentType: string; body: Buffer };
 
-export type MessageHeader = { name: string; value: string };
-
-/**
- * The message's top-level headers in message order: the name as written, the value unfolded (line
- * breaks removed) and trimmed, but otherwise raw — encoded-words stay encoded, as on the wire; the
- * decoded subject is the `subject` field.
- */
-export function messageHeaders(mail: ParsedMail): MessageHeader[] {
-  return mail.headerLines.map(({ line }) => {
-    // A malformed line without a colon is kept whole as the name, so nothing is silently dropped.
-    const colon = line.includes(":") ? line.indexOf(":") : line.length;
-    return {
-      name: line.slice(0, colon).trimEnd(),
-      value: line.slice(colon + 1).replace(/\r?\n(?=[ \t])/g, "").trim(),
-    };
-  });
-}
-
 /** Seed fields shared by both formats, in wire order; values are still typed for JSON. */
-function seedFields(mail: ParsedMail, context: InboundContext) {
+function seedFields(mail: MailContent, context: InboundContext) {
   return {
     ...(context.apiKey === undefined ? {} : { api_key: context.apiKey }),
     server_composition: context.serverComposition,
     filter: context.filter,
-    headers: messageHeaders(mail),
-    text: mail.text ?? "",
-    html: mail.html === false ? "" : mail.html,
-    subject: mail.subject ?? "",
+    headers: mail.headers,
+    text: mail.text,
+    html: mail.html,
+    subject: mail.subject,
     "envelope-from": context.envelopeFrom,
     "envelope-to": context.envelopeTo,
     attachments: mail.attachments.length,
   };
 }
 
-export function renderInboundBody(format: InboundBodyFormat, mail: ParsedMail, context: InboundContext): RenderedBody {
+export function renderInboundBody(format: InboundBodyFormat, mail: MailContent, context: InboundContext): RenderedBody {
   return format === "json" ? renderJson(mail, context) : renderMultipart(mail, context);
 }
 
@@ -63,7 +45,7 @@ export function renderInboundBody(format: InboundBodyFormat, mail: ParsedMail, c
  * `application/json`: `headers` is a nested array and `attachments` a number. Attachment bodies are not
  * sent; `attachment-info` (a mailhook addition) lists each one's filename, content type and size.
  */
-function renderJson(mail: ParsedMail, context: InboundContext): RenderedBody {
+function renderJson(mail: MailContent, context: InboundContext): RenderedBody {
   const body = {
     ...seedFields(mail, context),
     "attachment-info": mail.attachments.map((attachment, i) => ({
@@ -82,7 +64,7 @@ type Part = { disposition: string; contentType?: string; content: Buffer };
  * per-part Content-Type, values byte-exact (no newline rewriting), and each attachment a file part whose
  * bytes are the attachment's decoded content.
  */
-function renderMultipart(mail: ParsedMail, context: InboundContext): RenderedBody {
+function renderMultipart(mail: MailContent, context: InboundContext): RenderedBody {
   const fields = seedFields(mail, context);
   const parts: Part[] = Object.entries(fields).map(([name, value]) => ({
     disposition: `form-data; name="${name}"`,
@@ -120,13 +102,13 @@ function escapeQuoted(text: string): string {
   return text.replace(/["\r\n]/g, (c) => (c === '"' ? "%22" : c === "\r" ? "%0D" : "%0A"));
 }
 
-function attachmentFilename(attachment: Attachment, index: number): string {
+function attachmentFilename(attachment: AttachmentContent, index: number): string {
   return attachment.filename || `attachment${index + 1}`;
 }
 
 // A media type from the mail is untrusted header text; only a plain `type/subtype` is passed on.
 const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,127}\/[!#$%&'*+.^_`|~0-9A-Za-z-]{1,127}$/;
 
-function attachmentContentType(attachment: Attachment): string {
+function attachmentContentType(attachment: AttachmentContent): string {
   return MEDIA_TYPE.test(attachment.contentType) ? attachment.contentType.toLowerCase() : "application/octet-stream";
 }

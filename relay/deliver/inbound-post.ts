@@ -1,9 +1,9 @@
 // One inbound post, from the stored mail to the endpoint's answer: parse, render the seed-compatible
 // body, sign and post. No spool and no decisions: the delivery loop (inbound-worker.ts) decides what an
 // outcome means. It runs on the posting thread (posting-thread.ts), off the SMTP event loop.
-import { simpleParser, type ParsedMail, type SimpleParserOptions } from "mailparser";
 import type { HttpOutcome, WebhookHttpClient } from "./http-client.ts";
 import { renderInboundBody, type InboundBodyFormat, type InboundContext } from "./inbound-body.ts";
+import { readMailContent, type MailContent } from "./mail-content.ts";
 import { postSigned, type SignedPostTarget } from "./signed-post.ts";
 
 export interface InboundPostRequest {
@@ -24,21 +24,16 @@ export type InboundPostResult =
   /** The mail cannot be parsed: it never will be, so there is nothing to post. */
   | { readonly kind: "unparseable"; readonly reason: string };
 
-// What the posted fields need and no more: no links or HTML made from text, and no attachment
-// checksums (mailparser hashes every attachment with MD5 by default; nothing here sends one).
-// checksumAlgo: false is mailparser's documented switch; its type definitions only know strings.
-const PARSE_OPTIONS = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, checksumAlgo: false } as unknown as SimpleParserOptions;
-
 export class InboundPostPipeline {
   readonly #client: WebhookHttpClient;
-  readonly #parsed = new Map<string, { mail: Promise<ParsedMail>; users: number }>();
+  readonly #parsed = new Map<string, { mail: Promise<MailContent>; users: number }>();
 
   constructor(client: WebhookHttpClient) {
     this.#client = client;
   }
 
   async run(request: InboundPostRequest): Promise<InboundPostResult> {
-    let mail: ParsedMail;
+    let mail: MailContent;
     try {
       mail = await this.#parse(request.messageId, request.raw);
     } catch (err) {
@@ -49,10 +44,10 @@ export class InboundPostPipeline {
   }
 
   /** Parses a mail once however many of its jobs are in flight together (fan-out, several recipients). */
-  async #parse(messageId: string, raw: Uint8Array): Promise<ParsedMail> {
+  async #parse(messageId: string, raw: Uint8Array): Promise<MailContent> {
     let entry = this.#parsed.get(messageId);
     if (entry === undefined) {
-      entry = { mail: simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), PARSE_OPTIONS), users: 0 };
+      entry = { mail: readMailContent(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)), users: 0 };
       this.#parsed.set(messageId, entry);
     }
     entry.users++;

@@ -1,7 +1,7 @@
 // Builds real RFC 5322 messages with nodemailer's composer, so tests feed the parser what a real MTA
-// would hand it, and parses them the way the relay does (mailparser's simpleParser).
+// would hand it, and reads them the way the relay does (mail-content.ts).
 import { randomBytes } from "node:crypto";
-import { simpleParser, type ParsedMail } from "mailparser";
+import { readMailContent, type MailContent } from "../../relay/deliver/mail-content.ts";
 import MailComposer from "nodemailer/lib/mail-composer";
 import type Mail from "nodemailer/lib/mailer";
 
@@ -9,8 +9,8 @@ export function composeMail(options: Mail.Options): Promise<Buffer> {
   return new MailComposer(options).compile().build();
 }
 
-export async function parseMail(raw: Buffer | string): Promise<ParsedMail> {
-  return simpleParser(typeof raw === "string" ? Buffer.from(raw) : raw);
+export function parseMail(raw: Buffer | string): Promise<MailContent> {
+  return readMailContent(typeof raw === "string" ? Buffer.from(raw) : raw);
 }
 
 /** Bytes that are not valid UTF-8 and contain every byte value, to prove binary content survives. */

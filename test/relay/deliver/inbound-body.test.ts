@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Response } from "undici";
-import { messageHeaders, renderInboundBody, type InboundContext } from "../../../relay/deliver/inbound-body.ts";
+import { renderInboundBody, type InboundContext } from "../../../relay/deliver/inbound-body.ts";
 import { binaryBytes, composeMail, parseMail } from "../../helpers/sample-mail.ts";
 
 const context: InboundContext = {
@@ -167,11 +167,11 @@ describe("json body", () => {
   });
 });
 
-describe("messageHeaders", () => {
+describe("headers", () => {
   test("keeps names as written and unfolds values without decoding them", async () => {
     const raw =
       "From: a@example.net\r\nX-Custom-HEADER:  spaced  \r\nSubject: =?UTF-8?B?5pel5pys?=\r\n  continued\r\n\tand tabbed\r\nReceived: one\r\nReceived: two\r\n\r\nbody";
-    assert.deepEqual(messageHeaders(await parseMail(raw)), [
+    assert.deepEqual((await parseMail(raw)).headers, [
       { name: "From", value: "a@example.net" },
       { name: "X-Custom-HEADER", value: "spaced" },
       { name: "Subject", value: "=?UTF-8?B?5pel5pys?=  continued\tand tabbed" },
