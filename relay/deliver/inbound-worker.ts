@@ -33,6 +33,11 @@ export interface InboundWorkerOptions {
 /** How long the record of a given-up delivery is kept (inbound_dead_jobs), and how often it is pruned. */
 const DEAD_JOB_RETENTION_MS = 30 * 86_400_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
+// Bodies of mail still queued this long after it arrived move from segment files into the database
+// (Spool.moveQueuedBodies), looked for this often, this many per transaction.
+const MOVE_BODIES_AFTER_MS = 60_000;
+const MOVE_BODIES_EVERY_MS = 15_000;
+const MOVE_BODIES_CHUNK = 500;
 
 /** How long a job whose outcome could not be recorded waits before it is tried again. */
 const OUTCOME_FAILURE_PAUSE_MS = 30_000;
@@ -66,6 +71,7 @@ export class InboundDeliveryWorker {
    */
   #backlog = true;
   #lastPrune = 0;
+  #lastBodyMove = 0;
   #stopping = false;
   #drained: (() => void) | undefined;
 
@@ -157,6 +163,7 @@ export class InboundDeliveryWorker {
   #claim(): void {
     if (this.#stopping) return;
     if (this.#now() - this.#lastPrune >= PRUNE_EVERY_MS) this.#pruneDead();
+    if (this.#now() - this.#lastBodyMove >= MOVE_BODIES_EVERY_MS) this.#moveQueuedBodies();
     if (!this.#backlog) return;
     const serving = new Set<string>();
     for (const [key, hook] of this.#o.webhooks()) if (!hook.suspended) serving.add(key);
@@ -239,6 +246,16 @@ export class InboundDeliveryWorker {
       while (!this.#stopping && (await this.#o.spool.pruneDeadJobs(before)) >= DEAD_PRUNE_CHUNK);
     };
     prune().catch((err: unknown) => this.#o.logger.error("given-up inbound deliveries could not be pruned", { err }));
+  }
+
+  /** Moves the bodies of mail that stays queued out of the segment files, off the hot path. */
+  #moveQueuedBodies(): void {
+    this.#lastBodyMove = this.#now();
+    const before = this.#lastBodyMove - MOVE_BODIES_AFTER_MS;
+    const move = async () => {
+      while (!this.#stopping && (await this.#o.spool.moveQueuedBodies(before, MOVE_BODIES_CHUNK)) >= MOVE_BODIES_CHUNK);
+    };
+    move().catch((err: unknown) => this.#o.logger.error("bodies of queued inbound mail could not be moved into the spool database", { err }));
   }
 
   #releaseLater(jobId: string): void {

@@ -6,6 +6,8 @@ import { DatabaseSync } from "node:sqlite";
 import { SpoolError, describe, sqliteResultCode } from "./errors.ts";
 
 export const DATABASE_FILE = "spool.sqlite";
+/** The folder of body segment files (body-segments.ts): the rows point into them, so they move together. */
+export const BODIES_DIR = "bodies";
 /** Files SQLite may keep beside the database; they belong to it and move with it. */
 const COMPANION_SUFFIXES = ["-wal", "-shm", "-journal"] as const;
 
@@ -21,7 +23,7 @@ class CorruptDatabase extends Error {}
 
 /**
  * Opens (creating if needed) `dir/spool.sqlite`. A file SQLite reports as corrupt or not a database,
- * or one failing `PRAGMA quick_check`, is moved with its -wal/-shm into `dir/quarantine/<time>/`
+ * or one failing `PRAGMA quick_check`, is moved with its -wal/-shm and body segments into `dir/quarantine/<time>/`
  * (with a reason.txt) and a fresh database is created; the move is logged. Any other failure
  * (locked by another process, permissions, disk) is thrown as a SpoolError: moving a healthy spool
  * aside because of a passing condition would strand its mail.
@@ -127,7 +129,7 @@ function quarantineFiles(dir: string, path: string, reason: string, now: number)
       target = join(base, `${stamp}-${n}`);
     }
   }
-  for (const file of [path, ...COMPANION_SUFFIXES.map((s) => path + s)]) {
+  for (const file of [path, ...COMPANION_SUFFIXES.map((s) => path + s), join(dir, BODIES_DIR)]) {
     if (existsSync(file)) renameSync(file, join(target, basename(file)));
   }
   writeFileSync(join(target, "reason.txt"), `${reason}\n`, { mode: 0o600 });

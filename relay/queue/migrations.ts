@@ -299,6 +299,17 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: "inbound bodies in segment files",
+    sql: `
+      -- A fresh mail's body is appended to spool.dir/bodies/<body_segment>.seg at body_offset (size
+      -- bytes, checked against sha256); NULL: it is in inbound_bodies. See body-segments.ts.
+      ALTER TABLE inbound_messages ADD COLUMN body_segment INTEGER;
+      ALTER TABLE inbound_messages ADD COLUMN body_offset INTEGER;
+      CREATE INDEX inbound_messages_in_segments ON inbound_messages (body_segment) WHERE body_segment IS NOT NULL;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version, one transaction per migration. */

@@ -19,6 +19,7 @@ import type { SpoolLog } from "./database-file.ts";
 import { SpoolError, describe } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import type { SharedDatabase } from "./shared-database.ts";
+import { BodySegments } from "./body-segments.ts";
 import { clip, isText, sha256 } from "./values.ts";
 import { WalSync } from "./wal-sync.ts";
 
@@ -35,6 +36,8 @@ export interface SpoolOptions {
   readonly log?: SpoolLog;
   /** Clock for the spool's own timestamps (give-up, quarantine, migrations). */
   readonly now?: () => number;
+  /** Size at which a new body segment file is started (tests make it small). */
+  readonly segmentBytes?: number;
 }
 
 export interface InboundJobInput {
@@ -126,9 +129,15 @@ const SQL = {
   savepoint: "SAVEPOINT write",
   releaseSavepoint: "RELEASE write",
   rollbackToSavepoint: "ROLLBACK TO write",
-  insertMessage: `INSERT INTO inbound_messages (id, received_at, envelope_from, recipients, remote_address, size, sha256)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  insertMessage: `INSERT INTO inbound_messages (id, received_at, envelope_from, recipients, remote_address, size, sha256,
+      body_segment, body_offset)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertBody: "INSERT INTO inbound_bodies (message_id, raw) VALUES (?, ?)",
+  segmentReferences: `SELECT body_segment AS n, count(*) AS refs FROM inbound_messages
+    WHERE body_segment IS NOT NULL GROUP BY body_segment`,
+  bodiesInSegments: `SELECT id, body_segment, body_offset, size FROM inbound_messages
+    WHERE body_segment IS NOT NULL AND body_segment <> ? AND received_at < ? LIMIT ?`,
+  detachBody: "UPDATE inbound_messages SET body_segment = NULL, body_offset = NULL WHERE id = ? AND body_segment = ?",
   insertJob: `INSERT INTO inbound_jobs (id, message_id, webhook_key, recipient, first_seen_at, next_attempt_at)
     VALUES (?, ?, ?, ?, ?, ?)`,
   webhookKeys: "SELECT webhook_key FROM inbound_pending",
@@ -140,12 +149,12 @@ const SQL = {
     ORDER BY j.next_attempt_at, j.seq`,
   nextForWebhook: `SELECT id, next_attempt_at FROM inbound_jobs WHERE webhook_key = ?
     ORDER BY next_attempt_at, seq`,
-  readMessage: `SELECT m.sha256, b.raw FROM inbound_messages m LEFT JOIN inbound_bodies b ON b.message_id = m.id
-    WHERE m.id = ?`,
+  readMessage: `SELECT m.sha256, m.size, m.body_segment, m.body_offset, b.raw
+    FROM inbound_messages m LEFT JOIN inbound_bodies b ON b.message_id = m.id WHERE m.id = ?`,
   reschedule: "UPDATE inbound_jobs SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
   deleteJob: "DELETE FROM inbound_jobs WHERE id = ? RETURNING message_id",
   deleteMessageIfDone: `DELETE FROM inbound_messages
-    WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM inbound_jobs WHERE message_id = ?1)`,
+    WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM inbound_jobs WHERE message_id = ?1) RETURNING body_segment`,
   recordDead: `INSERT INTO inbound_dead_jobs (id, seq, message_id, webhook_key, recipient, attempts, first_seen_at,
       last_error, received_at, envelope_from, remote_address, reason, given_up_at)
     SELECT j.id, j.seq, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at, j.last_error,
@@ -157,11 +166,13 @@ const SQL = {
     FROM inbound_jobs WHERE message_id = ? ORDER BY seq`,
   quarantineMessage: `INSERT INTO inbound_quarantined_messages (id, received_at, envelope_from, recipients,
       remote_address, size, sha256, raw, reason, quarantined_at)
-    SELECT m.id, m.received_at, m.envelope_from, m.recipients, m.remote_address, m.size, m.sha256, b.raw, ?, ?
+    SELECT m.id, m.received_at, m.envelope_from, m.recipients, m.remote_address, m.size, m.sha256,
+      coalesce(b.raw, ?), ?, ?
     FROM inbound_messages m LEFT JOIN inbound_bodies b ON b.message_id = m.id WHERE m.id = ?`,
   quarantineMissingMessage: "INSERT INTO inbound_quarantined_messages (id, reason, quarantined_at) VALUES (?, ?, ?)",
   deleteMessageJobs: "DELETE FROM inbound_jobs WHERE message_id = ? RETURNING id",
-  deleteMessage: "DELETE FROM inbound_messages WHERE id = ?",
+  deleteMessage: "DELETE FROM inbound_messages WHERE id = ? RETURNING body_segment",
+  messageBody: "SELECT size, body_segment, body_offset FROM inbound_messages WHERE id = ?",
   pendingByWebhook: `SELECT p.webhook_key, p.jobs,
       (SELECT min(j.first_seen_at) FROM inbound_jobs j WHERE j.webhook_key = p.webhook_key) AS oldest
     FROM inbound_pending p ORDER BY p.webhook_key`,
@@ -193,6 +204,9 @@ export class Spool {
   /** Whether the pending flush is the prompt one (a durable write is queued). */
   #flushIsPrompt = false;
   readonly #walSync: WalSync;
+  readonly #segments: BodySegments;
+  /** Segments whose references rows of the current group dropped: released once it commits. */
+  #releases: number[] = [];
   #closed = false;
   #transactions = 0;
 
@@ -209,15 +223,19 @@ export class Spool {
       migrate(db, now());
       // The database and WAL files exist now; make their directory entries durable before any `250`.
       syncDirectory(dir);
-      return new Spool(db, new WalSync(walPath(db)), log, now, options.groupCommitDelayMs ?? 0);
+      const referenced = new Map<number, number>();
+      for (const row of db.prepare(SQL.segmentReferences).iterate()) referenced.set(Number(row.n), Number(row.refs));
+      const segments = new BodySegments(dir, referenced, options.segmentBytes);
+      return new Spool(db, segments, new WalSync(walPath(db), segments), log, now, options.groupCommitDelayMs ?? 0);
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  private constructor(db: DatabaseSync, walSync: WalSync, log: SpoolLog, now: () => number, groupCommitDelayMs: number) {
+  private constructor(db: DatabaseSync, segments: BodySegments, walSync: WalSync, log: SpoolLog, now: () => number, groupCommitDelayMs: number) {
     this.#db = db;
+    this.#segments = segments;
     this.#walSync = walSync;
     this.#log = log;
     this.#now = now;
@@ -269,9 +287,17 @@ export class Spool {
     const digest = sha256(message.raw);
     const recipients = JSON.stringify(message.recipients);
     const { id, receivedAt, envelopeFrom, remoteAddress, raw, jobs } = message;
+    if (this.#closed) return Promise.reject(new SpoolError("SPOOL_CLOSED", "the spool is closed"));
+    let body;
+    try {
+      body = this.#segments.append(raw);
+    } catch (error) {
+      return Promise.reject(writeFailed(error));
+    }
+    // A failed accept keeps its segment reference (whether its row committed is not known here): the
+    // segment then stays until the next start, which counts references from the rows.
     return this.#write(true, () => {
-      this.#sql.insertMessage.run(id, receivedAt, envelopeFrom, recipients, remoteAddress, raw.byteLength, digest);
-      this.#sql.insertBody.run(id, raw);
+      this.#sql.insertMessage.run(id, receivedAt, envelopeFrom, recipients, remoteAddress, raw.byteLength, digest, body.segment, body.offset);
       for (const job of jobs) this.#sql.insertJob.run(job.id, id, job.webhookKey, job.recipient, receivedAt, receivedAt);
     });
   }
@@ -348,12 +374,12 @@ export class Spool {
     this.#assertOpen();
     const row = this.#sql.readMessage.get(messageId);
     let reason: string;
+    const raw = row === undefined ? null : this.#bodyOf(row);
     if (row === undefined) {
       reason = "message row missing";
-    } else if (!(row.raw instanceof Uint8Array)) {
+    } else if (raw === null) {
       reason = "message body missing";
     } else {
-      const raw = Buffer.from(row.raw.buffer, row.raw.byteOffset, row.raw.byteLength);
       if (row.sha256 instanceof Uint8Array && sha256(raw).equals(row.sha256)) return { kind: "ok", raw };
       reason = "checksum mismatch";
     }
@@ -417,13 +443,56 @@ export class Spool {
     };
   }
 
+  /**
+   * Moves the bodies of mail received before `before` out of their segment files into the database,
+   * at most `limit` per call, so that mail staying queued (a failing endpoint, a suspended webhook)
+   * does not keep whole segments alive. Resolves with how many were looked at.
+   */
+  async moveQueuedBodies(before: number, limit: number): Promise<number> {
+    this.#assertOpen();
+    const rows = this.#sql.bodiesInSegments.all(this.#segments.activeSegment, before, limit);
+    await Promise.all(
+      rows.map(async (row) => {
+        const id = String(row.id);
+        const segment = Number(row.body_segment);
+        const raw = this.#bodyOf(row);
+        if (raw === null) {
+          this.#quarantine(id, "message body missing");
+          return;
+        }
+        // Durable: once committed the segment may be deleted, so the copy must be on disk first.
+        const moved = await this.#write(true, () => {
+          if (Number(this.#sql.detachBody.run(id, segment).changes) === 0) return false;
+          this.#sql.insertBody.run(id, raw);
+          return true;
+        });
+        if (moved) this.#segments.release(segment);
+      }),
+    );
+    return rows.length;
+  }
+
+  /** Body segment files in use (see body-segments.ts). */
+  get bodySegmentCount(): number {
+    return this.#segments.segmentCount;
+  }
+
   /** Commits the writes still queued and syncs them (their promises resolve), then closes the database. */
   close(): void {
     if (this.#closed) return;
     this.#flush();
     this.#walSync.close();
+    this.#segments.close();
     this.#closed = true;
     this.#db.close();
+  }
+
+  /** A message row's body: from its segment, or the inbound_bodies column read with it; null if missing. */
+  #bodyOf(row: Record<string, SQLOutputValue>): Buffer | null {
+    if (row.body_segment !== null && row.body_segment !== undefined) {
+      return this.#segments.read({ segment: Number(row.body_segment), offset: Number(row.body_offset) }, Number(row.size));
+    }
+    return row.raw instanceof Uint8Array ? Buffer.from(row.raw.buffer, row.raw.byteOffset, row.raw.byteLength) : null;
   }
 
   #assertOpen(): void {
@@ -493,10 +562,12 @@ export class Spool {
       this.#sql.begin.run();
       for (const write of writes) {
         this.#sql.savepoint.run();
+        const releasesBefore = this.#releases.length;
         try {
           write.apply();
           this.#sql.releaseSavepoint.run();
         } catch (error) {
+          this.#releases.length = releasesBefore;
           // Some errors (disk full, I/O) make SQLite roll the whole transaction back: then all fail.
           if (!this.#db.isTransaction) throw error;
           this.#sql.rollbackToSavepoint.run();
@@ -506,9 +577,12 @@ export class Spool {
       }
       this.#sql.commit.run();
       this.#transactions++;
+      for (const segment of this.#releases) this.#segments.release(segment);
     } catch (error) {
       groupError = writeFailed(error);
       this.#rollbackQuietly(groupError);
+    } finally {
+      this.#releases = [];
     }
     if (groupError !== undefined) {
       for (const write of writes) write.settle(groupError);
@@ -555,21 +629,29 @@ export class Spool {
   #removeJob(jobId: string): boolean {
     const row = this.#sql.deleteJob.get(jobId);
     if (row === undefined) return false;
-    this.#sql.deleteMessageIfDone.run(row.message_id ?? null);
+    const message = this.#sql.deleteMessageIfDone.get(row.message_id ?? null);
+    if (message?.body_segment !== null && message?.body_segment !== undefined) this.#releases.push(Number(message.body_segment));
     return true;
   }
 
   /** Moves a mail (whatever is left of it) and all its jobs to quarantine; returns the job ids moved. */
   #quarantine(messageId: string, reason: string): string[] {
     const at = this.#now();
+    const bodyRow = this.#sql.messageBody.get(messageId);
+    // What is left of a body in a segment is kept with the rest of the evidence.
+    const segmentBytes = bodyRow?.body_segment === null || bodyRow === undefined ? null : this.#bodyOf(bodyRow);
+    let released: number | null = null;
     const jobIds = this.#transaction(() => {
       this.#sql.quarantineJobs.run(reason, at, messageId);
       const ids = this.#sql.deleteMessageJobs.all(messageId).map((r) => String(r.id));
-      const copied = Number(this.#sql.quarantineMessage.run(reason, at, messageId).changes) > 0;
-      if (copied) this.#sql.deleteMessage.run(messageId);
-      else if (ids.length > 0) this.#sql.quarantineMissingMessage.run(messageId, reason, at);
+      const copied = Number(this.#sql.quarantineMessage.run(segmentBytes, reason, at, messageId).changes) > 0;
+      if (copied) {
+        const deleted = this.#sql.deleteMessage.get(messageId);
+        released = deleted?.body_segment === null || deleted?.body_segment === undefined ? null : Number(deleted.body_segment);
+      } else if (ids.length > 0) this.#sql.quarantineMissingMessage.run(messageId, reason, at);
       return ids;
     });
+    if (released !== null) this.#segments.release(released);
     for (const id of jobIds) this.#leases.delete(id);
     if (jobIds.length > 0) {
       this.#log("error", "spooled mail is unreadable; moved it and its jobs to quarantine", { messageId, reason, jobs: jobIds.length });

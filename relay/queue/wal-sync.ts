@@ -9,13 +9,23 @@
 // rewritten. So once our sync returns, the commit is on disk either in the WAL or in the database.
 //
 // Syncs are coalesced: while one runs, the commits made meanwhile wait together for the next one,
-// so a slow disk makes the groups larger instead of the queue longer.
+// so a slow disk makes the groups larger instead of the queue longer. Files written beside the
+// database for those commits (body segments) are synced with the WAL, in parallel.
 import { closeSync, fdatasync, fdatasyncSync, openSync } from "node:fs";
 
 type Done = (error: Error | undefined) => void;
 
+/** Other files a commit may depend on: synced together with the WAL. */
+export interface AlsoSynced {
+  syncDirty(): Promise<void>;
+  syncDirtyNow(): void;
+}
+
+const noOtherFiles: AlsoSynced = { syncDirty: () => Promise.resolve(), syncDirtyNow: () => undefined };
+
 export class WalSync {
   readonly #fd: number;
+  readonly #also: AlsoSynced;
   /** Commits waiting for a sync that starts after them. */
   #waiting: Done[] = [];
   /** Commits covered by the sync in flight, or null if none runs. */
@@ -29,8 +39,9 @@ export class WalSync {
   #syncs = 0;
 
   /** Opens the WAL file; it exists once the database was opened in WAL mode and read. */
-  constructor(walPath: string) {
+  constructor(walPath: string, also: AlsoSynced = noOtherFiles) {
     this.#fd = openSync(walPath, "r");
+    this.#also = also;
   }
 
   /** fdatasync calls made so far. */
@@ -60,6 +71,7 @@ export class WalSync {
       this.#syncs++;
       try {
         fdatasyncSync(this.#fd);
+        this.#also.syncDirtyNow();
       } catch (cause) {
         error = syncFailed(cause);
       }
@@ -73,7 +85,8 @@ export class WalSync {
     this.#waiting = [];
     this.#inFlight = batch;
     this.#syncs++;
-    fdatasync(this.#fd, (cause) => {
+    const wal = new Promise<void>((resolve, reject) => fdatasync(this.#fd, (error) => (error === null ? resolve() : reject(error))));
+    const settle = (cause: unknown) => {
       // close() settled this batch already (and the fd is gone).
       if (this.#inFlight !== batch) return;
       this.#inFlight = null;
@@ -84,10 +97,11 @@ export class WalSync {
       } else if (this.#waiting.length > 0) {
         this.#start();
       }
-    });
+    };
+    Promise.all([wal, this.#also.syncDirty()]).then(() => settle(null), settle);
   }
 }
 
 function syncFailed(cause: unknown): Error {
-  return new Error(`fdatasync of the spool's WAL failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  return new Error(`fdatasync of the spool failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
 }

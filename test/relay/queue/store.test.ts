@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -266,51 +266,122 @@ test("pending jobs and the oldest first-seen time are reported per webhook", asy
   assert.deepEqual(spool.counts(), { messages: 2, pendingJobs: 3, deadJobs: 0, quarantinedJobs: 0 });
 });
 
-test("a body that no longer matches its checksum is quarantined with all its jobs, not deleted", async (t) => {
-  const dir = tempDir(t);
-  const first = open(t, dir);
-  await first.spool.accept(inboundMessage("bad", { webhookKeys: ["ns/a", "ns/b"] }));
-  await first.spool.accept(inboundMessage("good"));
-  first.spool.close();
-  const tampered = rawFor("something else");
-  withDatabase(dir, (db) => db.prepare("UPDATE inbound_bodies SET raw = ? WHERE message_id = 'bad'").run(tampered));
+/** Where a closed spool keeps a message's body: its segment file and offset, or null if in the database. */
+function bodyPlace(dir: string, messageId: string): { file: string; offset: number; size: number } | null {
+  const row = withDatabase(dir, (db) => db.prepare("SELECT body_segment, body_offset, size FROM inbound_messages WHERE id = ?").get(messageId));
+  if (row?.body_segment === null || row === undefined) return null;
+  return { file: join(dir, "bodies", `${String(row.body_segment)}.seg`), offset: Number(row.body_offset), size: Number(row.size) };
+}
 
-  const { spool, logs } = open(t, dir);
-  const jobs = spool.claimDue(FAR_FUTURE, 10).filter((j) => j.messageId === "bad");
-  const result = spool.readMessage("bad");
-  assert.ok(result.kind === "quarantined");
-  assert.equal(result.reason, "checksum mismatch");
-  assert.deepEqual([...result.jobIds].sort(), jobs.map((j) => j.id).sort());
-  assert.equal(logs.length, 1);
-  assert.deepEqual(logs[0]?.fields, { messageId: "bad", reason: "checksum mismatch", jobs: 2 });
-  assert.deepEqual(spool.counts(), { messages: 1, pendingJobs: 1, deadJobs: 0, quarantinedJobs: 2 });
-  for (const job of jobs) assert.equal(await spool.delivered(job.id), false);
-  assert.equal(spool.readMessage("good").kind, "ok");
-  spool.close();
+/** Flips one byte of a stored body, wherever it is kept; returns the damaged bytes. */
+function damageBody(dir: string, messageId: string): Buffer {
+  const place = bodyPlace(dir, messageId);
+  if (place === null) {
+    const raw = withDatabase(dir, (db) => db.prepare("SELECT raw FROM inbound_bodies WHERE message_id = ?").get(messageId)?.raw);
+    const damaged = Buffer.from(raw as Uint8Array);
+    damaged[10] = damaged[10]! ^ 0xff;
+    withDatabase(dir, (db) => db.prepare("UPDATE inbound_bodies SET raw = ? WHERE message_id = ?").run(damaged, messageId));
+    return damaged;
+  }
+  const damaged = readFileSync(place.file).subarray(place.offset, place.offset + place.size);
+  damaged[10] = damaged[10]! ^ 0xff;
+  const fd = openSync(place.file, "r+");
+  writeSync(fd, damaged, 0, damaged.length, place.offset);
+  closeSync(fd);
+  return Buffer.from(damaged);
+}
 
-  const [kept, keptJobs] = withDatabase(dir, (db) => [
-    db.prepare("SELECT * FROM inbound_quarantined_messages").all(),
-    db.prepare("SELECT id, webhook_key, reason FROM inbound_quarantined_jobs ORDER BY seq").all(),
-  ]);
-  assert.equal(kept.length, 1);
-  assert.equal(kept[0]?.id, "bad");
-  assert.equal(kept[0]?.reason, "checksum mismatch");
-  assert.deepEqual(Buffer.from(kept[0]?.raw as Uint8Array), tampered, "the damaged bytes are kept as evidence");
-  assert.deepEqual(keptJobs.map((r) => [r.id, r.webhook_key, r.reason]), jobs.map((j) => [j.id, j.webhookKey, "checksum mismatch"]));
-});
+for (const storage of ["a segment file", "the database"] as const) {
+  test(`a body in ${storage} that no longer matches its checksum is quarantined with all its jobs, not deleted`, async (t) => {
+    const dir = tempDir(t);
+    // One mail per segment, so that "bad" is not in the segment being written (whose bodies stay).
+    const first = open(t, dir, { segmentBytes: 1000 });
+    await first.spool.accept(inboundMessage("bad", { webhookKeys: ["ns/a", "ns/b"] }));
+    await first.spool.accept(inboundMessage("good"));
+    if (storage === "the database") await first.spool.moveQueuedBodies(FAR_FUTURE, 10);
+    first.spool.close();
+    assert.equal(bodyPlace(dir, "bad") === null, storage === "the database");
+    const tampered = damageBody(dir, "bad");
+
+    const { spool, logs } = open(t, dir);
+    const jobs = spool.claimDue(FAR_FUTURE, 10).filter((j) => j.messageId === "bad");
+    const result = spool.readMessage("bad");
+    assert.ok(result.kind === "quarantined");
+    assert.equal(result.reason, "checksum mismatch");
+    assert.deepEqual([...result.jobIds].sort(), jobs.map((j) => j.id).sort());
+    assert.equal(logs.length, 1);
+    assert.deepEqual(logs[0]?.fields, { messageId: "bad", reason: "checksum mismatch", jobs: 2 });
+    assert.deepEqual(spool.counts(), { messages: 1, pendingJobs: 1, deadJobs: 0, quarantinedJobs: 2 });
+    for (const job of jobs) assert.equal(await spool.delivered(job.id), false);
+    assert.equal(spool.readMessage("good").kind, "ok");
+    spool.close();
+
+    const [kept, keptJobs] = withDatabase(dir, (db) => [
+      db.prepare("SELECT * FROM inbound_quarantined_messages").all(),
+      db.prepare("SELECT id, webhook_key, reason FROM inbound_quarantined_jobs ORDER BY seq").all(),
+    ]);
+    assert.equal(kept.length, 1);
+    assert.equal(kept[0]?.id, "bad");
+    assert.equal(kept[0]?.reason, "checksum mismatch");
+    assert.deepEqual(Buffer.from(kept[0]?.raw as Uint8Array), tampered, "the damaged bytes are kept as evidence");
+    assert.deepEqual(keptJobs.map((r) => [r.id, r.webhook_key, r.reason]), jobs.map((j) => [j.id, j.webhookKey, "checksum mismatch"]));
+  });
+}
 
 test("a missing body is quarantined like a damaged one", async (t) => {
   const dir = tempDir(t);
   const first = open(t, dir);
   await first.spool.accept(inboundMessage("m1"));
   first.spool.close();
-  withDatabase(dir, (db) => db.exec("DELETE FROM inbound_bodies"));
+  const place = bodyPlace(dir, "m1");
+  assert.ok(place);
+  unlinkSync(place.file);
 
   const { spool } = open(t, dir);
   const result = spool.readMessage("m1");
   assert.equal(result.kind, "quarantined");
   assert.equal(result.kind === "quarantined" && result.reason, "message body missing");
   assert.equal(spool.counts().quarantinedJobs, 1);
+});
+
+test("fresh bodies go to segment files, which are deleted once no queued mail needs them", async (t) => {
+  const dir = tempDir(t);
+  const { spool } = open(t, dir, { segmentBytes: 3000 });
+  for (let i = 0; i < 6; i++) await spool.accept(inboundMessage(`m${i}`));
+  const segmentFiles = () => readdirSync(join(dir, "bodies")).sort();
+  assert.ok(segmentFiles().length >= 3, `small segments roll over: ${segmentFiles().join(", ")}`);
+  for (const job of spool.claimDue(FAR_FUTURE, 100)) {
+    assert.equal(spool.readMessage(job.messageId).kind, "ok");
+    await spool.delivered(job.id);
+  }
+  assert.equal(segmentFiles().length, 1, "only the segment being written is left");
+  assert.equal(spool.bodySegmentCount, 1);
+});
+
+test("bodies of mail that stays queued move into the database, and their segments go", async (t) => {
+  const dir = tempDir(t);
+  const { spool } = open(t, dir, { segmentBytes: 1000 });
+  for (let i = 0; i < 3; i++) await spool.accept(inboundMessage(`m${i}`));
+  const before = readdirSync(join(dir, "bodies")).length;
+  assert.ok(before >= 3);
+  assert.equal(await spool.moveQueuedBodies(T0 + 1, 100), before - 1, "all but the segment being written");
+  assert.equal(readdirSync(join(dir, "bodies")).length, 1);
+  for (const job of spool.claimDue(FAR_FUTURE, 100)) {
+    const read = spool.readMessage(job.messageId);
+    assert.equal(read.kind, "ok");
+    assert.deepEqual(read.kind === "ok" && read.raw, rawFor(job.messageId));
+  }
+});
+
+test("segment files no row points into (left by a crash) are deleted at start-up; referenced ones are kept", async (t) => {
+  const dir = tempDir(t);
+  const first = open(t, dir);
+  await first.spool.accept(inboundMessage("m1"));
+  first.spool.close();
+  writeFileSync(join(dir, "bodies", "999.seg"), "orphan");
+  const { spool } = open(t, dir);
+  assert.deepEqual(readdirSync(join(dir, "bodies")).filter((f) => f === "999.seg"), []);
+  assert.equal(spool.readMessage("m1").kind, "ok");
 });
 
 test("reading a mail that is not in the spool moves nothing", (t) => {
