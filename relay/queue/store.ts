@@ -480,7 +480,7 @@ export class Spool {
   /** Commits the writes still queued and syncs them (their promises resolve), then closes the database. */
   close(): void {
     if (this.#closed) return;
-    this.#flush();
+    this.#flush(true);
     this.#walSync.close();
     this.#segments.close();
     this.#closed = true;
@@ -549,10 +549,22 @@ export class Spool {
     return promise;
   }
 
-  /** Commits every queued write in one transaction, each in its own savepoint, then settles them. */
-  #flush(): void {
+  /**
+   * Commits every queued write in one transaction, each in its own savepoint, then settles them.
+   * While a sync runs, the commit waits for it (unless `now`): the writes arriving meanwhile join the
+   * group, and one commit and one sync serve them all, at no cost in latency since they would have
+   * waited for that sync to end before their own could start.
+   */
+  #flush(now = false): void {
     this.#cancelFlush?.();
     this.#cancelFlush = undefined;
+    if (!now && this.#walSync.busy && this.#queue.length > 0) {
+      this.#cancelFlush = this.#walSync.whenIdle(() => {
+        this.#cancelFlush = undefined;
+        this.#flush();
+      });
+      return;
+    }
     const writes = this.#queue;
     this.#queue = [];
     if (writes.length === 0) return;

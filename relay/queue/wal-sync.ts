@@ -9,7 +9,8 @@
 // rewritten. So once our sync returns, the commit is on disk either in the WAL or in the database.
 //
 // Syncs are coalesced: while one runs, the commits made meanwhile wait together for the next one,
-// so a slow disk makes the groups larger instead of the queue longer. Files written beside the
+// so a slow disk makes the groups larger instead of the queue longer. The Spool goes further and does
+// not even commit while a sync runs (whenIdle): one commit and one sync per group of accepts. Files written beside the
 // database for those commits (body segments) are synced with the WAL, in parallel.
 import { closeSync, fdatasync, fdatasyncSync, openSync } from "node:fs";
 
@@ -28,6 +29,8 @@ export class WalSync {
   readonly #also: AlsoSynced;
   /** Commits waiting for a sync that starts after them. */
   #waiting: Done[] = [];
+  /** Called once the sync in flight has settled (see whenIdle). */
+  #idle: (() => void)[] = [];
   /** Commits covered by the sync in flight, or null if none runs. */
   #inFlight: Done[] | null = null;
   /**
@@ -47,6 +50,20 @@ export class WalSync {
   /** fdatasync calls made so far. */
   get syncs(): number {
     return this.#syncs;
+  }
+
+  /** Whether a sync is running: a commit made now would wait for the next one anyway. */
+  get busy(): boolean {
+    return this.#inFlight !== null;
+  }
+
+  /** Runs `then` once the sync in flight has settled; returns a function that cancels that. */
+  whenIdle(then: () => void): () => void {
+    this.#idle.push(then);
+    return () => {
+      const i = this.#idle.indexOf(then);
+      if (i !== -1) this.#idle.splice(i, 1);
+    };
   }
 
   /** Calls `done` once every commit made so far is on disk, or with the error that prevented it. */
@@ -97,6 +114,7 @@ export class WalSync {
       } else if (this.#waiting.length > 0) {
         this.#start();
       }
+      for (const then of this.#idle.splice(0)) then();
     };
     Promise.all([wal, this.#also.syncDirty()]).then(() => settle(null), settle);
   }
