@@ -116,9 +116,24 @@ function openFailure(path: string, error: unknown): SpoolError {
 
 /** Moves the database and its companions into a new quarantine folder; returns that folder. */
 function quarantineFiles(dir: string, path: string, reason: string, now: number): string {
+  const target = quarantineFolder(dir, "", now);
+  // The body segments first: a crash between the moves must never leave them beside a database
+  // that is not theirs (a fresh one would count no references to them). See body-segments.ts.
+  for (const file of [join(dir, BODIES_DIR), path, ...COMPANION_SUFFIXES.map((s) => path + s)]) {
+    if (existsSync(file)) renameSync(file, join(target, basename(file)));
+  }
+  writeFileSync(join(target, "reason.txt"), `${reason}\n`, { mode: 0o600 });
+  // Make the moves themselves durable before a fresh database takes the old name.
+  syncDirectory(target);
+  syncDirectory(dir);
+  return target;
+}
+
+/** Creates `dir/quarantine/<time>[-label][-n]/` (private, its entry synced) and returns it. */
+export function quarantineFolder(dir: string, label: string, now: number): string {
   const base = join(dir, "quarantine");
   mkdirSync(base, { recursive: true, mode: 0o700 });
-  const stamp = new Date(now).toISOString().replaceAll(":", "-");
+  const stamp = new Date(now).toISOString().replaceAll(":", "-") + (label === "" ? "" : `-${label}`);
   let target = join(base, stamp);
   for (let n = 1; ; n++) {
     try {
@@ -129,14 +144,7 @@ function quarantineFiles(dir: string, path: string, reason: string, now: number)
       target = join(base, `${stamp}-${n}`);
     }
   }
-  for (const file of [path, ...COMPANION_SUFFIXES.map((s) => path + s), join(dir, BODIES_DIR)]) {
-    if (existsSync(file)) renameSync(file, join(target, basename(file)));
-  }
-  writeFileSync(join(target, "reason.txt"), `${reason}\n`, { mode: 0o600 });
-  // Make the moves themselves durable before a fresh database takes the old name.
-  syncDirectory(target);
   syncDirectory(base);
-  syncDirectory(dir);
   return target;
 }
 

@@ -308,6 +308,10 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE inbound_messages ADD COLUMN body_segment INTEGER;
       ALTER TABLE inbound_messages ADD COLUMN body_offset INTEGER;
       CREATE INDEX inbound_messages_in_segments ON inbound_messages (body_segment) WHERE body_segment IS NOT NULL;
+      -- The highest segment number created for this database: an unreferenced segment above it is not
+      -- this database's (its own was moved aside or lost) and is quarantined, not deleted.
+      CREATE TABLE spool_marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+      INSERT INTO spool_marks (name, value) VALUES ('body_segment_high', 0);
     `,
   },
 ];

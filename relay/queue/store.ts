@@ -14,7 +14,7 @@
 // committed (reschedule) or `release` was called, or after a restart (a crash mid-post redelivers it:
 // delivery is at-least-once, and the job id is the receiver's de-duplication key).
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
-import { openDatabaseFile, syncDirectory } from "./database-file.ts";
+import { openDatabaseFile, quarantineFolder, syncDirectory } from "./database-file.ts";
 import type { SpoolLog } from "./database-file.ts";
 import { SpoolError, describe } from "./errors.ts";
 import { migrate } from "./migrations.ts";
@@ -135,6 +135,8 @@ const SQL = {
   insertBody: "INSERT INTO inbound_bodies (message_id, raw) VALUES (?, ?)",
   segmentReferences: `SELECT body_segment AS n, count(*) AS refs FROM inbound_messages
     WHERE body_segment IS NOT NULL GROUP BY body_segment`,
+  segmentHigh: "SELECT value FROM spool_marks WHERE name = 'body_segment_high'",
+  recordSegmentHigh: "UPDATE spool_marks SET value = max(value, ?) WHERE name = 'body_segment_high'",
   bodiesInSegments: `SELECT id, body_segment, body_offset, size FROM inbound_messages
     WHERE body_segment IS NOT NULL AND body_segment <> ? AND received_at < ? LIMIT ?`,
   detachBody: "UPDATE inbound_messages SET body_segment = NULL, body_offset = NULL WHERE id = ? AND body_segment = ?",
@@ -221,11 +223,22 @@ export class Spool {
     const db = openDatabaseFile(dir, log, now());
     try {
       migrate(db, now());
-      // The database and WAL files exist now; make their directory entries durable before any `250`.
-      syncDirectory(dir);
       const referenced = new Map<number, number>();
       for (const row of db.prepare(SQL.segmentReferences).iterate()) referenced.set(Number(row.n), Number(row.refs));
-      const segments = new BodySegments(dir, referenced, options.segmentBytes);
+      const recordedHigh = Number(db.prepare(SQL.segmentHigh).get()?.value ?? 0);
+      // A segment number is recorded as soon as its file exists (not synced: a lost record only
+      // makes the next start quarantine that segment instead of deleting it).
+      const recordHigh = db.prepare(SQL.recordSegmentHigh);
+      const segments = new BodySegments(dir, { referenced, recordedHigh }, {
+        segmentBytes: options.segmentBytes,
+        onCreate: (n) => recordHigh.run(n),
+        quarantineDir: () => quarantineFolder(dir, "unclaimed-bodies", now()),
+      });
+      if (segments.movedAside !== null) {
+        log("error", "body segments no spooled mail points into, from another database, were moved to quarantine", segments.movedAside);
+      }
+      // The database, WAL and bodies folder exist now; make their directory entries durable before any `250`.
+      syncDirectory(dir);
       return new Spool(db, segments, new WalSync(walPath(db), segments), log, now, options.groupCommitDelayMs ?? 0);
     } catch (error) {
       db.close();
@@ -469,6 +482,7 @@ export class Spool {
         if (moved) this.#segments.release(segment);
       }),
     );
+    this.#syncForSegments();
     return rows.length;
   }
 
@@ -611,7 +625,14 @@ export class Spool {
         const failure = error === undefined ? undefined : writeFailed(error);
         for (const write of toSync) write.settle(failure);
       });
+    } else {
+      this.#syncForSegments();
     }
+  }
+
+  /** A segment waits for a sync (to be deleted after the commit that freed it is on disk): start one. */
+  #syncForSegments(): void {
+    if (this.#segments.needsSync) this.#walSync.afterCommit(() => undefined);
   }
 
   /** A synchronous transaction of its own (quarantine); throws SPOOL_WRITE_FAILED. */
@@ -663,7 +684,10 @@ export class Spool {
       } else if (ids.length > 0) this.#sql.quarantineMissingMessage.run(messageId, reason, at);
       return ids;
     });
-    if (released !== null) this.#segments.release(released);
+    if (released !== null) {
+      this.#segments.release(released);
+      this.#syncForSegments();
+    }
     for (const id of jobIds) this.#leases.delete(id);
     if (jobIds.length > 0) {
       this.#log("error", "spooled mail is unreadable; moved it and its jobs to quarantine", { messageId, reason, jobs: jobIds.length });

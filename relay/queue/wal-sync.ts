@@ -18,11 +18,12 @@ type Done = (error: Error | undefined) => void;
 
 /** Other files a commit may depend on: synced together with the WAL. */
 export interface AlsoSynced {
-  syncDirty(): Promise<void>;
+  /** Starts their syncs; resolves with what to run once the WAL sync has returned as well. */
+  syncDirty(): Promise<() => void>;
   syncDirtyNow(): void;
 }
 
-const noOtherFiles: AlsoSynced = { syncDirty: () => Promise.resolve(), syncDirtyNow: () => undefined };
+const noOtherFiles: AlsoSynced = { syncDirty: () => Promise.resolve(() => undefined), syncDirtyNow: () => undefined };
 
 export class WalSync {
   readonly #fd: number;
@@ -40,6 +41,8 @@ export class WalSync {
   #failure: Error | undefined;
   #closed = false;
   #syncs = 0;
+  /** fdatasync calls on the thread pool that have not returned (independent of batches). */
+  #inFlightSyncs = 0;
 
   /** Opens the WAL file; it exists once the database was opened in WAL mode and read. */
   constructor(walPath: string, also: AlsoSynced = noOtherFiles) {
@@ -93,7 +96,8 @@ export class WalSync {
         error = syncFailed(cause);
       }
     }
-    closeSync(this.#fd);
+    // A sync still running on the thread pool holds the fd: it is closed when that returns.
+    if (this.#inFlightSyncs === 0) closeSync(this.#fd);
     for (const done of pending) done(error);
   }
 
@@ -102,7 +106,14 @@ export class WalSync {
     this.#waiting = [];
     this.#inFlight = batch;
     this.#syncs++;
-    const wal = new Promise<void>((resolve, reject) => fdatasync(this.#fd, (error) => (error === null ? resolve() : reject(error))));
+    this.#inFlightSyncs++;
+    const wal = new Promise<void>((resolve, reject) =>
+      fdatasync(this.#fd, (error) => {
+        if (--this.#inFlightSyncs === 0 && this.#closed) closeSync(this.#fd);
+        if (error === null) resolve();
+        else reject(error);
+      }),
+    );
     const settle = (cause: unknown) => {
       // close() settled this batch already (and the fd is gone).
       if (this.#inFlight !== batch) return;
@@ -116,7 +127,10 @@ export class WalSync {
       }
       for (const then of this.#idle.splice(0)) then();
     };
-    Promise.all([wal, this.#also.syncDirty()]).then(() => settle(null), settle);
+    Promise.all([wal, this.#also.syncDirty()]).then(([, afterBoth]) => {
+      afterBoth();
+      settle(null);
+    }, settle);
   }
 }
 

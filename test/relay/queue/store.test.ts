@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { DATABASE_FILE } from "../../../relay/queue/database-file.ts";
 import { newJobId, newMessageId } from "../../../relay/queue/ids.ts";
 import { Spool } from "../../../relay/queue/store.ts";
@@ -344,6 +344,12 @@ test("a missing body is quarantined like a damaged one", async (t) => {
   assert.equal(spool.counts().quarantinedJobs, 1);
 });
 
+/** Waits (up to 2 s) until `check` holds. */
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await sleep(10);
+  assert.ok(check(), what);
+}
+
 test("fresh bodies go to segment files, which are deleted once no queued mail needs them", async (t) => {
   const dir = tempDir(t);
   const { spool } = open(t, dir, { segmentBytes: 3000 });
@@ -354,8 +360,40 @@ test("fresh bodies go to segment files, which are deleted once no queued mail ne
     assert.equal(spool.readMessage(job.messageId).kind, "ok");
     await spool.delivered(job.id);
   }
-  assert.equal(segmentFiles().length, 1, "only the segment being written is left");
+  await eventually(() => segmentFiles().length === 1, `only the segment being written is left: ${segmentFiles().join(", ")}`);
   assert.equal(spool.bodySegmentCount, 1);
+});
+
+test("a segment is deleted only after the commit that freed it was synced", async (t) => {
+  const dir = tempDir(t);
+  const { spool } = open(t, dir, { segmentBytes: 1000 });
+  await spool.accept(inboundMessage("m0"));
+  await spool.accept(inboundMessage("m1"));
+  const [job] = spool.claimDue(FAR_FUTURE, 1);
+  assert.equal(job?.messageId, "m0");
+  const file = join(dir, "bodies", "1.seg");
+  const syncsBefore = spool.walSyncCount;
+  assert.equal(await spool.delivered(job.id), true);
+  // The deletion is committed but not synced (outcome writes are not): the bytes must stay until it is.
+  assert.equal(existsSync(file), true);
+  await eventually(() => !existsSync(file), "deleted once a sync covered the commit");
+  assert.ok(spool.walSyncCount > syncsBefore);
+});
+
+test("segments found beside a database that does not know them are quarantined, never deleted", async (t) => {
+  const dir = tempDir(t);
+  const first = open(t, dir);
+  await first.spool.accept(inboundMessage("m1"));
+  first.spool.close();
+  // As if the database had been moved aside (a crash mid-quarantine, an operator) but not its bodies.
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(join(dir, DATABASE_FILE + suffix), { force: true });
+
+  const { logs } = open(t, dir, { now: () => T0 });
+  const [folder] = readdirSync(join(dir, "quarantine"));
+  assert.match(String(folder), /unclaimed-bodies/);
+  assert.deepEqual(readdirSync(join(dir, "quarantine", String(folder))), ["1.seg"]);
+  assert.equal(logs[0]?.level, "error");
+  assert.deepEqual(logs[0]?.fields, { folder: join(dir, "quarantine", String(folder)), segments: 1 });
 });
 
 test("bodies of mail that stays queued move into the database, and their segments go", async (t) => {
@@ -365,7 +403,8 @@ test("bodies of mail that stays queued move into the database, and their segment
   const before = readdirSync(join(dir, "bodies")).length;
   assert.ok(before >= 3);
   assert.equal(await spool.moveQueuedBodies(T0 + 1, 100), before - 1, "all but the segment being written");
-  assert.equal(readdirSync(join(dir, "bodies")).length, 1);
+  assert.equal(readdirSync(join(dir, "bodies")).length, before, "deleted only once the move's commit is synced");
+  await eventually(() => readdirSync(join(dir, "bodies")).length === 1, "then deleted");
   for (const job of spool.claimDue(FAR_FUTURE, 100)) {
     const read = spool.readMessage(job.messageId);
     assert.equal(read.kind, "ok");
