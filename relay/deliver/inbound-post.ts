@@ -33,28 +33,32 @@ export class InboundPostPipeline {
   }
 
   async run(request: InboundPostRequest): Promise<InboundPostResult> {
-    let mail: MailContent;
+    const entry = this.#enter(request.messageId, request.raw);
     try {
-      mail = await this.#parse(request.messageId, request.raw);
-    } catch (err) {
-      return { kind: "unparseable", reason: err instanceof Error ? err.message : String(err) };
+      let mail: MailContent;
+      try {
+        mail = await entry.mail;
+      } catch (err) {
+        return { kind: "unparseable", reason: err instanceof Error ? err.message : String(err) };
+      }
+      const rendered = renderInboundBody(request.format, mail, request.context);
+      return { kind: "posted", outcome: await postSigned(this.#client, request.target, request.jobId, rendered, request.nowMs) };
+    } finally {
+      if (--entry.users === 0) this.#parsed.delete(request.messageId);
     }
-    const rendered = renderInboundBody(request.format, mail, request.context);
-    return { kind: "posted", outcome: await postSigned(this.#client, request.target, request.jobId, rendered, request.nowMs) };
   }
 
-  /** Parses a mail once however many of its jobs are in flight together (fan-out, several recipients). */
-  async #parse(messageId: string, raw: Uint8Array): Promise<MailContent> {
+  /**
+   * The mail's reading, shared by every job of it in flight (fan-out, several recipients): one parse,
+   * and one copy of its decoded attachments in memory, for as long as any of its posts runs.
+   */
+  #enter(messageId: string, raw: Uint8Array): { mail: Promise<MailContent>; users: number } {
     let entry = this.#parsed.get(messageId);
     if (entry === undefined) {
       entry = { mail: readMailContent(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)), users: 0 };
       this.#parsed.set(messageId, entry);
     }
     entry.users++;
-    try {
-      return await entry.mail;
-    } finally {
-      if (--entry.users === 0) this.#parsed.delete(messageId);
-    }
+    return entry;
   }
 }

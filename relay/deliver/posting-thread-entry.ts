@@ -23,8 +23,15 @@ port.on("message", (message: ToPostingThread) => {
   const { id, request } = message;
   const done = pipeline.run(request).then(
     (result) => reply({ id, result }),
-    (err: unknown) => reply({ id, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) => reply({ id, error: describeError(err) }),
   );
   inFlight.add(done);
   void done.finally(() => inFlight.delete(done));
 });
+
+/** What crosses back of an error: its message and code (no stack, nothing else it may hold). */
+function describeError(err: unknown): { message: string; code?: string } {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" ? { message: err.message, code } : { message: err.message };
+}

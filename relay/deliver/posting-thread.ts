@@ -11,7 +11,7 @@ import type { InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
 
 /** Messages between the two sides. */
 export type ToPostingThread = { type: "post"; id: number; request: InboundPostRequest } | { type: "close" };
-export type FromPostingThread = { id: number; result: InboundPostResult } | { id: number; error: string };
+export type FromPostingThread = { id: number; result: InboundPostResult } | { id: number; error: { message: string; code?: string } };
 
 type Pending = { resolve: (result: InboundPostResult) => void; reject: (error: Error) => void };
 
@@ -22,6 +22,11 @@ export class PostingThreadError extends Error {
 export class PostingThread {
   readonly #options: WebhookHttpClientOptions;
   readonly #pending = new Map<number, Pending>();
+  /**
+   * The bytes of each mail with posts in flight, in shared memory: posted that way, every job of a
+   * mail (fan-out) reaches the thread without a copy of its own.
+   */
+  readonly #shared = new Map<string, { raw: Uint8Array; users: number }>();
   #worker: Worker | undefined;
   #nextId = 1;
   #closed = false;
@@ -36,8 +41,9 @@ export class PostingThread {
     const id = this.#nextId++;
     const { promise, resolve, reject } = Promise.withResolvers<InboundPostResult>();
     this.#pending.set(id, { resolve, reject });
-    this.#thread().postMessage({ type: "post", id, request } satisfies ToPostingThread);
-    return promise;
+    const raw = this.#share(request.messageId, request.raw);
+    this.#thread().postMessage({ type: "post", id, request: { ...request, raw } } satisfies ToPostingThread);
+    return promise.finally(() => this.#unshare(request.messageId));
   }
 
   /** Lets the posts in flight finish (each bounded by its timeout), then ends the thread. */
@@ -50,6 +56,23 @@ export class PostingThread {
     await exited;
   }
 
+  #share(messageId: string, raw: Uint8Array): Uint8Array {
+    let entry = this.#shared.get(messageId);
+    if (entry === undefined) {
+      const copy = new Uint8Array(new SharedArrayBuffer(raw.byteLength));
+      copy.set(raw);
+      entry = { raw: copy, users: 0 };
+      this.#shared.set(messageId, entry);
+    }
+    entry.users++;
+    return entry.raw;
+  }
+
+  #unshare(messageId: string): void {
+    const entry = this.#shared.get(messageId);
+    if (entry !== undefined && --entry.users === 0) this.#shared.delete(messageId);
+  }
+
   #thread(): Worker {
     if (this.#worker !== undefined) return this.#worker;
     const worker = new Worker(new URL("./posting-thread-entry.ts", import.meta.url), { workerData: this.#options });
@@ -60,7 +83,8 @@ export class PostingThread {
       if (pending === undefined) return;
       this.#pending.delete(message.id);
       if ("result" in message) pending.resolve(message.result);
-      else pending.reject(new PostingThreadError(message.error));
+      // The thread's own error, its code kept (an unusable signing secret, say) for the logs.
+      else pending.reject(Object.assign(new Error(message.error.message), message.error.code === undefined ? {} : { code: message.error.code }));
     });
     let failure = "the posting thread exited";
     worker.on("error", (err: unknown) => {

@@ -19,12 +19,17 @@ const PLAIN_ENCODINGS = new Set(["", "7bit", "8bit", "binary"]);
 // RFC 2046 bchars, not ending in a space: what every reader splits the same way.
 const SAFE_BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
 const MAX_DEPTH = 8;
+// Well inside mailparser's own limits (1000 parts; 1 MiB of header per part, a line counting at least
+// 64 bytes): a mail past them is left to mailparser, which refuses it, as it always did.
+const MAX_PARTS = 500;
+const MAX_HEADER_COST = 512 * 1024;
+const HEADER_LINE_MIN_COST = 64;
 
 /** Declined: mailparser reads this mail. */
 class Unsupported extends Error {}
 
 interface Part {
-  headers: { name: string; line: string; value: string }[];
+  headers: { name: string; line: string }[];
   contentType: string;
   params: Record<string, string>;
   decodedParams: string[];
@@ -40,7 +45,7 @@ interface Part {
 export function readSimpleMime(raw: Buffer): MailContent | null {
   try {
     if (!crlfOnly(raw)) return null;
-    const root = readPart(raw, 0, true);
+    const root = readPart(raw, 0, true, { parts: 0 });
     const content = textContent(root);
     const attachments: AttachmentContent[] = [];
     collectAttachments(root, attachments);
@@ -69,8 +74,8 @@ function crlfOnly(raw: Buffer): boolean {
   return crs === lfs;
 }
 
-function readPart(bytes: Buffer, depth: number, root: boolean): Part {
-  if (depth > MAX_DEPTH) throw new Unsupported();
+function readPart(bytes: Buffer, depth: number, root: boolean, count: { parts: number }): Part {
+  if (depth > MAX_DEPTH || ++count.parts > MAX_PARTS) throw new Unsupported();
   const end = bytes.indexOf("\r\n\r\n");
   if (end === -1 || (bytes.length >= 2 && bytes[0] === 0x0d)) throw new Unsupported();
   const headers = readHeaders(bytes.subarray(0, end));
@@ -78,7 +83,8 @@ function readPart(bytes: Buffer, depth: number, root: boolean): Part {
   const first = (name: string) => {
     const found = headers.filter((h) => h.name.toLowerCase() === name);
     if (found.length > 1) throw new Unsupported();
-    return found[0]?.value;
+    // Unfolded as mailparser reads it: each fold and its whitespace become one space.
+    return found[0] === undefined ? undefined : libmime.decodeHeader(found[0].line).value;
   };
   const typeHeader = first("content-type");
   const dispositionHeader = first("content-disposition");
@@ -107,10 +113,12 @@ function readPart(bytes: Buffer, depth: number, root: boolean): Part {
     const boundary = part.params.boundary;
     if (boundary === undefined || !SAFE_BOUNDARY.test(boundary) || encoding !== "" && !PLAIN_ENCODINGS.has(encoding)) throw new Unsupported();
     // mailsplit gives a part with no body at all the line break before the delimiter: declined.
-    part.children = splitMultipart(body, boundary).map((child) => readPart(child, depth + 1, false));
+    part.children = splitMultipart(body, boundary).map((child) => readPart(child, depth + 1, false, count));
     if (part.children.some((child) => child.children.length === 0 && child.body.length === 0)) throw new Unsupported();
     if (part.children.length === 0) throw new Unsupported();
   } else {
+    // mailparser's splitter looks for delimiters in any part that names a boundary.
+    if (part.params.boundary !== undefined) throw new Unsupported();
     const charset = (part.params.charset ?? "").toLowerCase().replace(/[^a-z0-9]+/g, "");
     if (TEXT_TYPES.has(contentType) && !["", "utf8", "usascii", "ascii"].includes(charset)) throw new Unsupported();
     if (contentType === "text/plain" && part.params.format !== undefined && part.params.format.toLowerCase().trim() === "flowed") throw new Unsupported();
@@ -118,22 +126,24 @@ function readPart(bytes: Buffer, depth: number, root: boolean): Part {
   return part;
 }
 
-/** Header fields of one part: name, the raw line (folds included), the value unfolded. ASCII only. */
+/** Header fields of one part: the name and the raw line (folds included). ASCII only. */
 function readHeaders(block: Buffer): Part["headers"] {
   for (const byte of block) if (byte >= 0x80 || byte === 0) throw new Unsupported();
   const text = block.toString("latin1");
   const fields: Part["headers"] = [];
+  let cost = 0;
   for (const line of text.split("\r\n")) {
+    cost += Math.max(line.length, HEADER_LINE_MIN_COST);
+    if (cost > MAX_HEADER_COST) throw new Unsupported();
     if (line[0] === " " || line[0] === "\t") {
       const last = fields.at(-1);
       if (last === undefined) throw new Unsupported();
       last.line += `\r\n${line}`;
-      last.value += line;
       continue;
     }
     const colon = line.indexOf(":");
     if (colon < 1 || !/^[\x21-\x39\x3b-\x7e]+$/.test(line.slice(0, colon))) throw new Unsupported();
-    fields.push({ name: line.slice(0, colon), line, value: line.slice(colon + 1) });
+    fields.push({ name: line.slice(0, colon), line });
   }
   return fields;
 }
@@ -246,7 +256,7 @@ function filenameOf(part: Part): string | null {
   const rfc2231 = fromDisposition ? part.dispositionDecoded.includes("filename") : part.decodedParams.includes("name");
   if (rfc2231) return name;
   try {
-    return libmime.decodeWords(name);
+    return libmime.decodeWords(name) || null;
   } catch {
     return name;
   }

@@ -94,6 +94,14 @@ describe("the fast reader against mailparser", () => {
     edge("delimiter with trailing junk (declined)", ["Content-Type: multipart/mixed; boundary=b", "", "--b junk", "Content-Type: text/plain", "", "t", "--b--", ""]),
     edge("padding inside base64 (declined)", ["Content-Type: text/plain", "Content-Transfer-Encoding: base64", "", "QQ==QUJD"]),
     edge("base64 with junk characters", ["Content-Type: text/plain", "Content-Transfer-Encoding: base64", "", "QU*JD", "RE-VG"]),
+    edge("a single part naming a boundary: mailparser splits it anyway (declined)", ["Content-Type: text/plain; boundary=b", "", "--b", "Content-Type: application/pdf; name=x.pdf", "", "PDF", "--b--", ""]),
+    edge("a filename folded with a tab", ["Content-Type: multipart/mixed; boundary=b", "", "--b", "Content-Type: text/plain", "", "hi", "--b",
+      "Content-Type: application/pdf; name=\"report", "\t2024.pdf\"", "", "PDF", "--b--", ""]),
+    edge("a boundary folded over a line (declined)", ["Content-Type: multipart/mixed; boundary=\"ab", "   cd\"", "", "--ab   cd", "Content-Type: text/plain", "", "hi", "--ab   cd--", ""]),
+    edge("a filename that decodes to nothing", ["Content-Type: multipart/mixed; boundary=b", "", "--b", "Content-Type: text/plain", "", "hi", "--b",
+      "Content-Type: application/octet-stream", "Content-Disposition: attachment; filename=\"=?utf-8?q??=\"", "", "DATA", "--b--", ""]),
+    edge("more parts than mailparser allows (declined)", ["Content-Type: multipart/mixed; boundary=b", "",
+      ...Array.from({ length: 1200 }, () => ["--b", "Content-Type: application/octet-stream", "", "x"]).flat(), "--b--", ""]),
     edge("empty text part beside html in alternative (declined)", ["Content-Type: multipart/alternative; boundary=b", "", "--b", "Content-Type: text/plain", "", "", "--b", "Content-Type: text/html", "", "<i>h</i>", "--b--", ""]),
   ];
   for (const { name, raw } of edgeCases) {
