@@ -266,6 +266,9 @@ export class Relay {
   #readiness(): { ready: boolean; reason?: string } {
     if (!this.#listener || !this.#spool) return { ready: false, reason: "starting" };
     if (!this.#configured) return { ready: false, reason: "no webhook configuration loaded yet" };
+    // Every mail would get a 451: send the traffic elsewhere until an operator restarts the relay.
+    const failure = this.#spool.syncFailure;
+    if (failure !== undefined) return { ready: false, reason: `spool cannot write durably (restart required): ${failure}` };
     return { ready: true };
   }
 

@@ -276,6 +276,11 @@ export class Spool {
     };
   }
 
+  /** Set once a sync failed: every accept is refused from then on, until a restart. */
+  get syncFailure(): string | undefined {
+    return this.#walSync.failure;
+  }
+
   /** fdatasync calls on the WAL since open: one per group of accepts at most, none for outcomes. */
   get walSyncCount(): number {
     return this.#walSync.syncs;

@@ -50,6 +50,11 @@ export class WalSync {
     this.#also = also;
   }
 
+  /** Why nothing can be promised durable any more (a sync failed), or undefined. */
+  get failure(): string | undefined {
+    return this.#failure?.message;
+  }
+
   /** fdatasync calls made so far. */
   get syncs(): number {
     return this.#syncs;

@@ -51,6 +51,7 @@ test("after a failed sync nothing is promised durable again", async () => {
   try {
     const first = await new Promise<Error | undefined>((resolve) => sync.afterCommit(resolve));
     assert.match(String(first?.message), /fdatasync of the spool failed/);
+    assert.equal(sync.failure, first?.message, "the failure is reported (the relay's /readyz says it)");
     const syncsBefore = sync.syncs;
     const later = await new Promise<Error | undefined>((resolve) => sync.afterCommit(resolve));
     assert.equal(later, first, "later commits get the same error at once");
