@@ -6,6 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export interface PendingSource {
   /** Pending jobs per webhook key, with the first-seen time (ms) of the oldest. */
   pendingByWebhook(): Map<string, { pending: number; oldestFirstSeenAt: number }>;
+  /** Body segment files in use (relay/queue/body-segments.ts). */
+  readonly bodySegmentCount: number;
 }
 
 /** What the outbound side and the event outbox report for gauges (read at scrape time). */
@@ -144,6 +146,14 @@ export function createRelayMetrics(
         this.reset();
         const t = now();
         for (const [webhook, p] of pendingSnapshot()) this.set({ webhook }, Math.max(0, (t - p.oldestFirstSeenAt) / 1000));
+      },
+    }),
+    bodySegments: new Gauge({
+      name: "mailhook_spool_body_segments",
+      help: "Body segment files of the spool in use (each up to 64 MiB): more than a few means mail stays queued.",
+      registers,
+      collect() {
+        this.set(pending()?.bodySegmentCount ?? 0);
       },
     }),
     outboundDeliveries: new Counter({

@@ -233,6 +233,8 @@ describe("retries and outcomes", () => {
     await waitFor(async () => /outcome="retry"} [1-9]/.test(await h.metric("mailhook_inbound_posts_total")));
     assert.equal(rx.connections(), 0);
     assert.match(await h.metric("mailhook_inbound_pending_jobs"), /webhook="default\/a"} 1/);
+    // The waiting mail's bytes are in the one segment being written.
+    assert.match(await h.metric("mailhook_spool_body_segments"), /^mailhook_spool_body_segments 1$/m);
   });
 });
 
