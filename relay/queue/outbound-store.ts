@@ -131,6 +131,11 @@ const SQL = {
       m.api_data, m.size
     FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id
     WHERE j.next_attempt_at <= ? ORDER BY j.next_attempt_at, j.seq`,
+  dueAfter: `SELECT j.seq, j.id, j.message_id, j.recipient, j.attempts, j.first_seen_at, j.next_attempt_at, j.last_error,
+      m.id AS m_id, m.received_at, m.envelope_from, m.source_ip, m.header_from, m.subject, m.message_id_header,
+      m.api_data, m.size
+    FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id
+    WHERE j.next_attempt_at <= ? AND (j.next_attempt_at, j.seq) > (?, ?) ORDER BY j.next_attempt_at, j.seq`,
   next: "SELECT id, next_attempt_at FROM outbound_jobs ORDER BY next_attempt_at, seq",
   jobFacts: `SELECT j.recipient, j.message_id, m.envelope_from, m.header_from, m.subject, m.message_id_header, m.api_data
     FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id WHERE j.id = ?`,
@@ -192,6 +197,8 @@ export class OutboundSpool {
   readonly #onEvents: OutboundSpoolOptions["onEvents"];
   readonly #suppressHardBounces: boolean;
   readonly #leases = new Set<string>();
+  /** Where the last claim stopped (see claimDue). */
+  #cursor: { at: number; seq: number } | undefined;
 
   /** `db` is the inbound Spool's `database` (open it first: opening migrates the schema). */
   constructor(db: SharedDatabase, options: OutboundSpoolOptions = {}) {
@@ -239,15 +246,25 @@ export class OutboundSpool {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new SpoolError("SPOOL_INVALID_INPUT", `claimDue limit must be a positive integer, got ${limit}`);
     const claimed: OutboundJob[] = [];
     const orphans = new Set<string>();
-    for (const row of this.#sql.due.iterate(now)) {
-      if (this.#leases.has(String(row.id))) continue;
-      if (row.m_id === null) {
-        orphans.add(String(row.message_id));
-        continue;
+    const scan = (rows: Iterable<Record<string, SQLOutputValue>>) => {
+      for (const row of rows) {
+        if (this.#leases.has(String(row.id)) || claimed.some((job) => job.id === String(row.id))) continue;
+        if (row.m_id === null) {
+          orphans.add(String(row.message_id));
+          continue;
+        }
+        claimed.push(decodeJob(row));
+        if (claimed.length === limit) return;
       }
-      claimed.push(decodeJob(row));
-      if (claimed.length === limit) break;
-    }
+    };
+    // Under load the earliest due jobs are the ones in flight, still leased: scanning past them for
+    // every freed slot cost more than the delivery. So a claim goes on from where the last one
+    // stopped; only when that finds too few does it look from the start again (a job released
+    // without an outcome may wait before the cursor; release() also forgets it).
+    if (this.#cursor !== undefined) scan(this.#sql.dueAfter.iterate(now, this.#cursor.at, this.#cursor.seq));
+    if (claimed.length < limit) scan(this.#sql.due.iterate(now));
+    const last = claimed.at(-1);
+    this.#cursor = last === undefined ? undefined : { at: last.nextAttemptAt, seq: last.seq };
     for (const messageId of orphans) this.#quarantine(messageId, "message row missing");
     for (const job of claimed) this.#leases.add(job.id);
     return claimed;
@@ -282,6 +299,7 @@ export class OutboundSpool {
 
   /** Gives a claimed job back without an outcome (shutdown): it stays as it was. */
   release(jobId: string): void {
+    this.#cursor = undefined;
     this.#leases.delete(jobId);
   }
 
@@ -328,6 +346,8 @@ export class OutboundSpool {
     return this.#outcome(jobId, "deferred", (facts) => {
       this.#events.append(eventOf(facts, at, { status: "deferred", reason }));
       this.#sql.defer.run(deferral.at, deferral.attempts, reason, jobId);
+      // Due again no later than where claims go on from: they must look from the start to see it.
+      if (this.#cursor !== undefined && deferral.at <= this.#cursor.at) this.#cursor = undefined;
     });
   }
 

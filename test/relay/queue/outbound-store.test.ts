@@ -86,6 +86,19 @@ test("a deferred recipient waits for its next attempt, and its later success giv
   assert.equal(outbound.readMessage("o1").kind, "quarantined", "the mail is gone once its last job is done");
 });
 
+test("claims go on after the jobs in flight, and still find a job released or due again before them", async (t) => {
+  const { outbound } = open(t);
+  for (let n = 1; n <= 8; n++) await outbound.accept(outboundMessage(n));
+  const claim = (limit: number) => outbound.claimDue(T0, limit).map((j) => j.id);
+  assert.deepEqual([...claim(2), ...claim(2)], ["job-1-0", "job-2-0", "job-3-0", "job-4-0"], "in due order, none twice");
+  outbound.release("job-2-0");
+  assert.deepEqual(claim(2), ["job-2-0", "job-5-0"], "a released job is seen again, ahead of later ones");
+  // Due again at once (a zero retry delay), before where the claims stopped: seen first as well.
+  assert.equal(await outbound.deferred("job-1-0", { at: T0, attempts: 1, reason: "busy" }), true);
+  assert.deepEqual(claim(2), ["job-1-0", "job-6-0"]);
+  assert.deepEqual(claim(5), ["job-7-0", "job-8-0"]);
+});
+
 test("a permanent failure gives failed and bounced with the error status, and removes the job", async (t) => {
   const { outbound, events } = open(t);
   await outbound.accept(outboundMessage(1));
