@@ -16,7 +16,7 @@ import type { InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
 
 export interface InboundWorkerOptions {
   readonly spool: Spool;
-  /** Parses, renders and posts one job (a PostingThread, or an InboundPostPipeline in this thread). */
+  /** Parses, renders and posts one job: the PostingThread (tests may pass anything with post()). */
   readonly poster: { post(request: InboundPostRequest): Promise<InboundPostResult> };
   /** The current valid webhooks by key, suspended ones included. */
   readonly webhooks: () => ReadonlyMap<string, InboundWebhookConfig>;
