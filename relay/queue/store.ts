@@ -149,6 +149,12 @@ const SQL = {
     FROM inbound_jobs j LEFT JOIN inbound_messages m ON m.id = j.message_id
     WHERE j.webhook_key = ? AND j.next_attempt_at <= ?
     ORDER BY j.next_attempt_at, j.seq`,
+  dueForWebhookAfter: `SELECT j.seq, j.id, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at,
+      j.next_attempt_at, j.last_error, m.id AS m_id, m.received_at, m.envelope_from, m.recipients,
+      m.remote_address, m.size
+    FROM inbound_jobs j LEFT JOIN inbound_messages m ON m.id = j.message_id
+    WHERE j.webhook_key = ? AND j.next_attempt_at <= ? AND (j.next_attempt_at, j.seq) > (?, ?)
+    ORDER BY j.next_attempt_at, j.seq`,
   nextForWebhook: `SELECT id, next_attempt_at FROM inbound_jobs WHERE webhook_key = ?
     ORDER BY next_attempt_at, seq`,
   readMessage: `SELECT m.sha256, m.size, m.body_segment, m.body_offset, b.raw
@@ -201,6 +207,8 @@ export class Spool {
   readonly #groupCommitDelayMs: number;
   /** Jobs handed out by claimDue and not yet settled. */
   readonly #leases = new Set<string>();
+  /** Per webhook, where the last claim stopped (see claimDue). */
+  readonly #cursors = new Map<string, { at: number; seq: number }>();
   #queue: QueuedWrite[] = [];
   #cancelFlush: (() => void) | undefined;
   /** Whether the pending flush is the prompt one (a durable write is queued). */
@@ -312,6 +320,8 @@ export class Spool {
     } catch (error) {
       return Promise.reject(writeFailed(error));
     }
+    // A clock stepped back gives jobs due before where claims go on from: they must look from the start.
+    for (const [key, cursor] of this.#cursors) if (receivedAt < cursor.at) this.#cursors.delete(key);
     // A failed accept keeps its segment reference (whether its row committed is not known here): the
     // segment then stays until the next start, which counts references from the rows.
     return this.#write(true, () => {
@@ -332,24 +342,37 @@ export class Spool {
     const found: InboundJob[] = [];
     const unreadable = new Map<string, string>();
     for (const key of this.#webhookKeys(filter)) {
-      let taken = 0;
-      for (const row of this.#sql.dueForWebhook.iterate(key, now)) {
-        if (this.#leases.has(String(row.id))) continue;
-        const job = decodeDueRow(row);
-        if (typeof job === "string") {
-          unreadable.set(String(row.message_id), job);
-          continue;
+      const seen = new Set<string>();
+      const scan = (rows: Iterable<Record<string, SQLOutputValue>>) => {
+        for (const row of rows) {
+          const id = String(row.id);
+          if (this.#leases.has(id) || seen.has(id)) continue;
+          const job = decodeDueRow(row);
+          if (typeof job === "string") {
+            unreadable.set(String(row.message_id), job);
+            continue;
+          }
+          seen.add(id);
+          found.push(job);
+          if (seen.size === limit) return;
         }
-        found.push(job);
-        if (++taken === limit) break;
-      }
+      };
+      // As in the outbound spool: the earliest due jobs are usually the ones in flight, still
+      // leased, so a claim goes on from where the last one stopped for this webhook, and looks from
+      // the start only when that finds too few (release() and early reschedules forget the cursor).
+      const cursor = this.#cursors.get(key);
+      if (cursor !== undefined) scan(this.#sql.dueForWebhookAfter.iterate(key, now, cursor.at, cursor.seq));
+      if (seen.size < limit) scan(this.#sql.dueForWebhook.iterate(key, now));
     }
     for (const [messageId, reason] of unreadable) this.#quarantine(messageId, reason);
     const claimed = found
       .filter((job) => !unreadable.has(job.messageId))
       .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.seq - b.seq)
       .slice(0, limit);
-    for (const job of claimed) this.#leases.add(job.id);
+    for (const job of claimed) {
+      this.#leases.add(job.id);
+      this.#cursors.set(job.webhookKey, { at: job.nextAttemptAt, seq: job.seq });
+    }
     return claimed;
   }
 
@@ -381,6 +404,7 @@ export class Spool {
 
   /** Gives a claimed job back without an outcome (shutdown, webhook gone mid-post): it stays as it was. */
   release(jobId: string): void {
+    this.#cursors.clear();
     this.#leases.delete(jobId);
   }
 
@@ -418,7 +442,15 @@ export class Spool {
       return Promise.reject(new SpoolError("SPOOL_INVALID_INPUT", `cannot reschedule job ${jobId}: at and attempts must be integers`));
     }
     const lastError = clip(next.lastError);
-    return this.#write(false, () => Number(this.#sql.reschedule.run(next.at, next.attempts, lastError, jobId).changes) > 0, jobId);
+    return this.#write(
+      false,
+      () => {
+        // Due again no later than where a claim goes on from: that claim must look from the start.
+        for (const [key, cursor] of this.#cursors) if (next.at <= cursor.at) this.#cursors.delete(key);
+        return Number(this.#sql.reschedule.run(next.at, next.attempts, lastError, jobId).changes) > 0;
+      },
+      jobId,
+    );
   }
 
   /**

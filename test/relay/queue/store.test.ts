@@ -112,6 +112,24 @@ test("a claimed job is not handed out again until its outcome is committed or it
   assert.equal(spool.claimDue(T0 + 60_000, 10)[0]?.id, job.id);
 });
 
+test("claims go on after the jobs in flight, and still find a job released or due again before them", async (t) => {
+  const { spool } = open(t, tempDir(t));
+  for (let n = 1; n <= 8; n++) await spool.accept(inboundMessage(`m${n}`, { receivedAt: T0 + n }));
+  const jobOf = (m: string) => `${m}/default/orders/user@example.com`;
+  const claim = (limit: number) => spool.claimDue(FAR_FUTURE, limit).map((j) => j.messageId);
+  assert.deepEqual([...claim(2), ...claim(2)], ["m1", "m2", "m3", "m4"], "in due order, none twice");
+  spool.release(jobOf("m2"));
+  assert.deepEqual(claim(2), ["m2", "m5"], "a released job is seen again, ahead of later ones");
+  // Due again before where the claims stopped: seen first as well.
+  assert.equal(await spool.reschedule(jobOf("m1"), { at: T0, attempts: 1, lastError: "HTTP 503" }), true);
+  assert.deepEqual(claim(2), ["m1", "m6"]);
+  assert.deepEqual(claim(5), ["m7", "m8"]);
+  // A mail received before where the claims stopped (the clock stepped back) is not skipped either.
+  await spool.accept(inboundMessage("m9", { receivedAt: T0 + 9 }));
+  await spool.accept(inboundMessage("m0", { receivedAt: T0 }));
+  assert.deepEqual(claim(1), ["m0"]);
+});
+
 test("many accepts in the same turn of the event loop share one transaction and are all durable", async (t) => {
   const dir = tempDir(t);
   const { spool } = open(t, dir);
