@@ -226,6 +226,9 @@ export class OutboundSpool {
     const digest = sha256(message.raw);
     const m = message;
     const write = this.#db.write(true, () => {
+      // Jobs due before where claims go on from (a claim ran since receivedAt was taken, or the clock
+      // stepped back): the next claim must look from the start. Done here, as the rows commit.
+      if (this.#cursor !== undefined && m.receivedAt <= this.#cursor.at) this.#cursor = undefined;
       this.#sql.insertMessage.run(m.id, m.receivedAt, m.envelopeFrom, m.sourceIp, m.headerFrom, m.subject, m.messageIdHeader, m.apiData, m.raw.byteLength, digest);
       this.#sql.insertBody.run(m.id, m.raw);
       const facts = { envelopeFrom: m.envelopeFrom, headerFrom: m.headerFrom, subject: m.subject, messageIdHeader: m.messageIdHeader, apiData: m.apiData };
@@ -244,25 +247,27 @@ export class OutboundSpool {
    */
   claimDue(now: number, limit: number): OutboundJob[] {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new SpoolError("SPOOL_INVALID_INPUT", `claimDue limit must be a positive integer, got ${limit}`);
-    const claimed: OutboundJob[] = [];
     const orphans = new Set<string>();
-    const scan = (rows: Iterable<Record<string, SQLOutputValue>>) => {
+    const scan = (rows: Iterable<Record<string, SQLOutputValue>>): OutboundJob[] => {
+      const jobs: OutboundJob[] = [];
       for (const row of rows) {
-        if (this.#leases.has(String(row.id)) || claimed.some((job) => job.id === String(row.id))) continue;
+        if (this.#leases.has(String(row.id))) continue;
         if (row.m_id === null) {
           orphans.add(String(row.message_id));
           continue;
         }
-        claimed.push(decodeJob(row));
-        if (claimed.length === limit) return;
+        jobs.push(decodeJob(row));
+        if (jobs.length === limit) break;
       }
+      return jobs;
     };
     // Under load the earliest due jobs are the ones in flight, still leased: scanning past them for
     // every freed slot cost more than the delivery. So a claim goes on from where the last one
-    // stopped; only when that finds too few does it look from the start again (a job released
-    // without an outcome may wait before the cursor; release() also forgets it).
-    if (this.#cursor !== undefined) scan(this.#sql.dueAfter.iterate(now, this.#cursor.at, this.#cursor.seq));
-    if (claimed.length < limit) scan(this.#sql.due.iterate(now));
+    // stopped. When that finds too few it starts over from the start, so that what it takes is
+    // always every unleased due job up to some point, in order, and the cursor can go there.
+    // Release, an early deferral and a commit of mail due before the cursor forget it.
+    let claimed = this.#cursor === undefined ? [] : scan(this.#sql.dueAfter.iterate(now, this.#cursor.at, this.#cursor.seq));
+    if (claimed.length < limit) claimed = scan(this.#sql.due.iterate(now));
     const last = claimed.at(-1);
     this.#cursor = last === undefined ? undefined : { at: last.nextAttemptAt, seq: last.seq };
     for (const messageId of orphans) this.#quarantine(messageId, "message row missing");

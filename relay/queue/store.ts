@@ -320,11 +320,12 @@ export class Spool {
     } catch (error) {
       return Promise.reject(writeFailed(error));
     }
-    // A clock stepped back gives jobs due before where claims go on from: they must look from the start.
-    for (const [key, cursor] of this.#cursors) if (receivedAt < cursor.at) this.#cursors.delete(key);
     // A failed accept keeps its segment reference (whether its row committed is not known here): the
     // segment then stays until the next start, which counts references from the rows.
     return this.#write(true, () => {
+      // Jobs due before where claims go on from (a claim ran since receivedAt was taken, or the clock
+      // stepped back): the next claim must look from the start. Done here, as the rows commit.
+      this.#forgetCursorsAfter(receivedAt);
       this.#sql.insertMessage.run(id, receivedAt, envelopeFrom, recipients, remoteAddress, raw.byteLength, digest, body.segment, body.offset);
       for (const job of jobs) this.#sql.insertJob.run(job.id, id, job.webhookKey, job.recipient, receivedAt, receivedAt);
     });
@@ -342,27 +343,29 @@ export class Spool {
     const found: InboundJob[] = [];
     const unreadable = new Map<string, string>();
     for (const key of this.#webhookKeys(filter)) {
-      const seen = new Set<string>();
-      const scan = (rows: Iterable<Record<string, SQLOutputValue>>) => {
+      const scan = (rows: Iterable<Record<string, SQLOutputValue>>): InboundJob[] => {
+        const jobs: InboundJob[] = [];
         for (const row of rows) {
-          const id = String(row.id);
-          if (this.#leases.has(id) || seen.has(id)) continue;
+          if (this.#leases.has(String(row.id))) continue;
           const job = decodeDueRow(row);
           if (typeof job === "string") {
             unreadable.set(String(row.message_id), job);
             continue;
           }
-          seen.add(id);
-          found.push(job);
-          if (seen.size === limit) return;
+          jobs.push(job);
+          if (jobs.length === limit) break;
         }
+        return jobs;
       };
       // As in the outbound spool: the earliest due jobs are usually the ones in flight, still
-      // leased, so a claim goes on from where the last one stopped for this webhook, and looks from
-      // the start only when that finds too few (release() and early reschedules forget the cursor).
+      // leased, so a claim goes on from where the last one stopped for this webhook. When that
+      // finds too few it starts over from the start, so that what it takes is always every unleased
+      // due job up to some point, in order, and the cursor can go there. Release, an early
+      // reschedule and a commit of mail due before the cursor forget it.
       const cursor = this.#cursors.get(key);
-      if (cursor !== undefined) scan(this.#sql.dueForWebhookAfter.iterate(key, now, cursor.at, cursor.seq));
-      if (seen.size < limit) scan(this.#sql.dueForWebhook.iterate(key, now));
+      let jobs = cursor === undefined ? [] : scan(this.#sql.dueForWebhookAfter.iterate(key, now, cursor.at, cursor.seq));
+      if (jobs.length < limit) jobs = scan(this.#sql.dueForWebhook.iterate(key, now));
+      found.push(...jobs);
     }
     for (const [messageId, reason] of unreadable) this.#quarantine(messageId, reason);
     const claimed = found
@@ -446,7 +449,7 @@ export class Spool {
       false,
       () => {
         // Due again no later than where a claim goes on from: that claim must look from the start.
-        for (const [key, cursor] of this.#cursors) if (next.at <= cursor.at) this.#cursors.delete(key);
+        this.#forgetCursorsAfter(next.at);
         return Number(this.#sql.reschedule.run(next.at, next.attempts, lastError, jobId).changes) > 0;
       },
       jobId,
@@ -544,6 +547,11 @@ export class Spool {
       return this.#segments.read({ segment: Number(row.body_segment), offset: Number(row.body_offset) }, Number(row.size));
     }
     return row.raw instanceof Uint8Array ? Buffer.from(row.raw.buffer, row.raw.byteOffset, row.raw.byteLength) : null;
+  }
+
+  /** Forgets the claim cursors at or past `at`: a job due then may sit before them. */
+  #forgetCursorsAfter(at: number): void {
+    for (const [key, cursor] of this.#cursors) if (at <= cursor.at) this.#cursors.delete(key);
   }
 
   #assertOpen(): void {

@@ -99,6 +99,19 @@ test("claims go on after the jobs in flight, and still find a job released or du
   assert.deepEqual(claim(5), ["job-7-0", "job-8-0"]);
 });
 
+test("mail committed behind where claims stopped is not skipped by claims that keep finding later mail", async (t) => {
+  const { outbound } = open(t);
+  await outbound.accept(outboundMessage(2, undefined, T0 - 100));
+  assert.deepEqual(outbound.claimDue(T0 - 100, 1).map((j) => j.id), ["job-2-0"]);
+  await outbound.deferred("job-2-0", { at: T0 + 5, attempts: 1, reason: "451 busy" });
+  // Accepted at T0 but committed only after a claim has moved past T0.
+  const pending = outbound.accept(outboundMessage(3, undefined, T0));
+  assert.deepEqual(outbound.claimDue(T0 + 6, 1).map((j) => j.id), ["job-2-0"]);
+  await pending;
+  await outbound.accept(outboundMessage(4, undefined, T0 + 10));
+  assert.deepEqual(outbound.claimDue(T0 + 10, 1).map((j) => j.id), ["job-3-0"]);
+});
+
 test("a permanent failure gives failed and bounced with the error status, and removes the job", async (t) => {
   const { outbound, events } = open(t);
   await outbound.accept(outboundMessage(1));

@@ -130,6 +130,22 @@ test("claims go on after the jobs in flight, and still find a job released or du
   assert.deepEqual(claim(1), ["m0"]);
 });
 
+test("mail committed behind where claims stopped is not skipped, and a claim that starts over takes jobs in order", async (t) => {
+  const { spool } = open(t, tempDir(t));
+  const jobOf = (m: string) => `${m}/default/orders/user@example.com`;
+  const claim = (now: number, limit: number) => spool.claimDue(now, limit).map((j) => j.messageId);
+  await spool.accept(inboundMessage("mR", { receivedAt: T0 - 100 }));
+  assert.deepEqual(claim(T0 - 100, 1), ["mR"]);
+  await spool.reschedule(jobOf("mR"), { at: T0 + 5, attempts: 1, lastError: "HTTP 503" });
+  // Accepted at T0 but committed only after a claim has moved past T0.
+  const pending = ["mA", "mB", "mC"].map((m) => spool.accept(inboundMessage(m, { receivedAt: T0 })));
+  assert.deepEqual(claim(T0 + 6, 1), ["mR"]);
+  await Promise.all(pending);
+  await spool.accept(inboundMessage("mD", { receivedAt: T0 + 7 }));
+  assert.deepEqual(claim(T0 + 8, 2), ["mA", "mB"], "due order from the start, not the later mD first");
+  assert.deepEqual(claim(T0 + 8, 2), ["mC", "mD"]);
+});
+
 test("many accepts in the same turn of the event loop share one transaction and are all durable", async (t) => {
   const dir = tempDir(t);
   const { spool } = open(t, dir);
