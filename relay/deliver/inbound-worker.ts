@@ -95,7 +95,7 @@ export class InboundDeliveryWorker {
     const webhooks = this.#o.webhooks();
     for (const job of mail.jobs) {
       const hook = webhooks.get(job.webhookKey);
-      if (hook === undefined || hook.suspended || !this.#o.spool.claim(job.id)) {
+      if (hook === undefined || hook.suspended || !this.#o.spool.claim(job.id, job.webhookKey, mail.message.receivedAt)) {
         this.#backlog = true;
         continue;
       }

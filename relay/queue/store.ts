@@ -104,6 +104,12 @@ export interface Reschedule {
   readonly lastError: string;
 }
 
+/** What a lease remembers of its job: enough to know whether giving it back puts it behind a cursor. */
+interface LeasedAt {
+  readonly webhookKey: string;
+  readonly at: number;
+}
+
 export interface WebhookBacklog {
   readonly pending: number;
   readonly oldestFirstSeenAt: number;
@@ -206,7 +212,7 @@ export class Spool {
   readonly #now: () => number;
   readonly #groupCommitDelayMs: number;
   /** Jobs handed out by claimDue and not yet settled. */
-  readonly #leases = new Set<string>();
+  readonly #leases = new Map<string, LeasedAt>();
   /** Per webhook, where the last claim stopped (see claimDue). */
   readonly #cursors = new Map<string, { at: number; seq: number }>();
   #queue: QueuedWrite[] = [];
@@ -373,7 +379,7 @@ export class Spool {
       .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.seq - b.seq)
       .slice(0, limit);
     for (const job of claimed) {
-      this.#leases.add(job.id);
+      this.#leases.set(job.id, { webhookKey: job.webhookKey, at: job.nextAttemptAt });
       this.#cursors.set(job.webhookKey, { at: job.nextAttemptAt, seq: job.seq });
     }
     return claimed;
@@ -396,19 +402,23 @@ export class Spool {
 
   /**
    * Leases one job known to be pending, without reading it: the delivery loop's fast path for a mail
-   * it was just handed in memory. False if the job is already leased.
+   * it was just handed in memory (due at `at`, its receipt). False if the job is already leased.
    */
-  claim(jobId: string): boolean {
+  claim(jobId: string, webhookKey: string, at: number): boolean {
     this.#assertOpen();
     if (this.#leases.has(jobId)) return false;
-    this.#leases.add(jobId);
+    this.#leases.set(jobId, { webhookKey, at });
     return true;
   }
 
   /** Gives a claimed job back without an outcome (shutdown, webhook gone mid-post): it stays as it was. */
   release(jobId: string): void {
-    this.#cursors.clear();
+    const leased = this.#leases.get(jobId);
     this.#leases.delete(jobId);
+    // Due again where it was: a claim that went on past that point must look from the start. (Fresh
+    // mail given back because its webhook is busy is usually past every cursor: they stay.)
+    const cursor = leased === undefined ? undefined : this.#cursors.get(leased.webhookKey);
+    if (leased !== undefined && cursor !== undefined && leased.at <= cursor.at) this.#cursors.delete(leased.webhookKey);
   }
 
   /**
@@ -449,7 +459,7 @@ export class Spool {
       false,
       () => {
         // Due again no later than where a claim goes on from: that claim must look from the start.
-        this.#forgetCursorsAfter(next.at);
+        this.#forgetCursorsAfter(next.at, this.#leases.get(jobId)?.webhookKey);
         return Number(this.#sql.reschedule.run(next.at, next.attempts, lastError, jobId).changes) > 0;
       },
       jobId,
@@ -549,9 +559,11 @@ export class Spool {
     return row.raw instanceof Uint8Array ? Buffer.from(row.raw.buffer, row.raw.byteOffset, row.raw.byteLength) : null;
   }
 
-  /** Forgets the claim cursors at or past `at`: a job due then may sit before them. */
-  #forgetCursorsAfter(at: number): void {
-    for (const [key, cursor] of this.#cursors) if (at <= cursor.at) this.#cursors.delete(key);
+  /** Forgets the claim cursors (of one webhook, if known) at or past `at`: a job due then may sit before them. */
+  #forgetCursorsAfter(at: number, webhookKey?: string): void {
+    for (const [key, cursor] of this.#cursors) {
+      if (at <= cursor.at && (webhookKey === undefined || key === webhookKey)) this.#cursors.delete(key);
+    }
   }
 
   #assertOpen(): void {

@@ -26,7 +26,7 @@ function acceptOne(): void {
     if (deliver && n % 50 !== 0) {
       process.stdout.write(`D ${message.id}\n`);
       for (const job of message.jobs) {
-        spool.claim(job.id);
+        spool.claim(job.id, job.webhookKey, message.receivedAt);
         spool.delivered(job.id).catch(fail);
       }
     }
