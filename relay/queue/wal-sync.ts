@@ -120,7 +120,7 @@ export class WalSync {
       }),
     );
     const settle = (cause: unknown) => {
-      // close() settled this batch already (and the fd is gone).
+      // close() settled this batch already.
       if (this.#inFlight !== batch) return;
       this.#inFlight = null;
       if (cause !== null) this.#failure = syncFailed(cause);
