@@ -120,22 +120,23 @@ export const DEFAULT_SENT_RETENTION_MS = 7 * 86_400_000;
 export const SENT_PRUNE_CHUNK = 5000;
 const QUARANTINE_REASON = "the relay's spooled copy of the mail is unreadable (quarantined)";
 
+/** Due jobs with their mail's metadata, in claim order (see claimDue). */
+function dueJobs(where: string): string {
+  return `SELECT j.seq, j.id, j.message_id, j.recipient, j.attempts, j.first_seen_at, j.next_attempt_at, j.last_error,
+      m.id AS m_id, m.received_at, m.envelope_from, m.source_ip, m.header_from, m.subject, m.message_id_header,
+      m.api_data, m.size
+    FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id
+    WHERE ${where} ORDER BY j.next_attempt_at, j.seq`;
+}
+
 const SQL = {
   insertMessage: `INSERT INTO outbound_messages (id, received_at, envelope_from, source_ip, header_from, subject,
       message_id_header, api_data, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertBody: "INSERT INTO outbound_bodies (message_id, raw) VALUES (?, ?)",
   insertJob: `INSERT INTO outbound_jobs (id, message_id, recipient, first_seen_at, next_attempt_at)
     VALUES (?, ?, ?, ?, ?)`,
-  due: `SELECT j.seq, j.id, j.message_id, j.recipient, j.attempts, j.first_seen_at, j.next_attempt_at, j.last_error,
-      m.id AS m_id, m.received_at, m.envelope_from, m.source_ip, m.header_from, m.subject, m.message_id_header,
-      m.api_data, m.size
-    FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id
-    WHERE j.next_attempt_at <= ? ORDER BY j.next_attempt_at, j.seq`,
-  dueAfter: `SELECT j.seq, j.id, j.message_id, j.recipient, j.attempts, j.first_seen_at, j.next_attempt_at, j.last_error,
-      m.id AS m_id, m.received_at, m.envelope_from, m.source_ip, m.header_from, m.subject, m.message_id_header,
-      m.api_data, m.size
-    FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id
-    WHERE j.next_attempt_at <= ? AND (j.next_attempt_at, j.seq) > (?, ?) ORDER BY j.next_attempt_at, j.seq`,
+  due: dueJobs("j.next_attempt_at <= ?"),
+  dueAfter: dueJobs("j.next_attempt_at <= ? AND (j.next_attempt_at, j.seq) > (?, ?)"),
   next: "SELECT id, next_attempt_at FROM outbound_jobs ORDER BY next_attempt_at, seq",
   jobFacts: `SELECT j.recipient, j.message_id, m.envelope_from, m.header_from, m.subject, m.message_id_header, m.api_data
     FROM outbound_jobs j LEFT JOIN outbound_messages m ON m.id = j.message_id WHERE j.id = ?`,

@@ -128,6 +128,15 @@ const OUTCOME_COMMIT_DELAY_MS = 10;
 /** Given-up jobs deleted per prune transaction. */
 export const DEAD_PRUNE_CHUNK = 5000;
 
+/** Due jobs with their mail's metadata, in claim order (see claimDue). */
+function dueJobs(where: string): string {
+  return `SELECT j.seq, j.id, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at,
+      j.next_attempt_at, j.last_error, m.id AS m_id, m.received_at, m.envelope_from, m.recipients,
+      m.remote_address, m.size
+    FROM inbound_jobs j LEFT JOIN inbound_messages m ON m.id = j.message_id
+    WHERE ${where} ORDER BY j.next_attempt_at, j.seq`;
+}
+
 const SQL = {
   begin: "BEGIN IMMEDIATE",
   commit: "COMMIT",
@@ -149,18 +158,8 @@ const SQL = {
   insertJob: `INSERT INTO inbound_jobs (id, message_id, webhook_key, recipient, first_seen_at, next_attempt_at)
     VALUES (?, ?, ?, ?, ?, ?)`,
   webhookKeys: "SELECT webhook_key FROM inbound_pending",
-  dueForWebhook: `SELECT j.seq, j.id, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at,
-      j.next_attempt_at, j.last_error, m.id AS m_id, m.received_at, m.envelope_from, m.recipients,
-      m.remote_address, m.size
-    FROM inbound_jobs j LEFT JOIN inbound_messages m ON m.id = j.message_id
-    WHERE j.webhook_key = ? AND j.next_attempt_at <= ?
-    ORDER BY j.next_attempt_at, j.seq`,
-  dueForWebhookAfter: `SELECT j.seq, j.id, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at,
-      j.next_attempt_at, j.last_error, m.id AS m_id, m.received_at, m.envelope_from, m.recipients,
-      m.remote_address, m.size
-    FROM inbound_jobs j LEFT JOIN inbound_messages m ON m.id = j.message_id
-    WHERE j.webhook_key = ? AND j.next_attempt_at <= ? AND (j.next_attempt_at, j.seq) > (?, ?)
-    ORDER BY j.next_attempt_at, j.seq`,
+  dueForWebhook: dueJobs("j.webhook_key = ? AND j.next_attempt_at <= ?"),
+  dueForWebhookAfter: dueJobs("j.webhook_key = ? AND j.next_attempt_at <= ? AND (j.next_attempt_at, j.seq) > (?, ?)"),
   nextForWebhook: `SELECT id, next_attempt_at FROM inbound_jobs WHERE webhook_key = ?
     ORDER BY next_attempt_at, seq`,
   readMessage: `SELECT m.sha256, m.size, m.body_segment, m.body_offset, b.raw
