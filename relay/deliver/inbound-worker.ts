@@ -327,8 +327,11 @@ export class InboundDeliveryWorker {
         const { reason, retryAfterMs } = outcome.classification;
         const next = nextInboundAttempt(hook.retry, { attempts, firstSeenAt: job.firstSeenAt }, this.#now(), retryAfterMs);
         if (next.kind === "retry") {
-          this.#record(job, spool.reschedule(job.id, { at: next.at, attempts, lastError: reason }));
-          this.#armTimer(next.at, false);
+          // The wake-up is armed once the reschedule has committed: until then the job is leased, and
+          // a rescan meanwhile (a reload) would re-arm the timer without it, for up to MAX_SLEEP_MS.
+          const rescheduled = spool.reschedule(job.id, { at: next.at, attempts, lastError: reason });
+          this.#record(job, rescheduled);
+          rescheduled.then((found) => found && this.#armTimer(next.at, false), () => undefined);
           metrics.posts.inc({ webhook: hook.key, outcome: "retry" });
           logger.warn("inbound post failed; will retry", { ...fields, reason, retryAt: new Date(next.at).toISOString() });
         } else {
