@@ -92,6 +92,11 @@ function openForWriting(path: string): DatabaseSync {
     db.exec("PRAGMA synchronous = NORMAL");
     // After a checkpoint, truncate a WAL grown by a burst of large mails back to 64 MiB.
     db.exec("PRAGMA journal_size_limit = 67108864");
+    // Every write of a group commit runs in its own savepoint, so SQLite copies each page it first
+    // touches there to a statement journal. That journal only serves a rollback inside the live
+    // transaction (never recovery), so it belongs in memory: as a temp file it cost a pwrite per page,
+    // a tenth of the relay's CPU.
+    db.exec("PRAGMA temp_store = MEMORY");
     db.exec("BEGIN EXCLUSIVE; COMMIT");
     return db;
   } catch (error) {
