@@ -3,13 +3,22 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { WebhookHttpClient, type WebhookHttpClientOptions } from "./http-client.ts";
 import { InboundPostPipeline } from "./inbound-post.ts";
-import type { FromPostingThread, ToPostingThread } from "./posting-thread.ts";
+import type { PostOrder, PostOutcome, ToPostingThread } from "./posting-thread.ts";
 
+if (parentPort === null) throw new Error("posting-thread-entry.ts runs as a worker thread (see posting-thread.ts)");
 const port = parentPort;
-if (port === null) throw new Error("posting-thread-entry.ts runs as a worker thread (see posting-thread.ts)");
 const client = new WebhookHttpClient(workerData as WebhookHttpClientOptions);
 const pipeline = new InboundPostPipeline(client);
-const reply = (message: FromPostingThread) => port.postMessage(message);
+/** Outcomes of this turn of the event loop, sent together at its end (see FromPostingThread). */
+let outbox: PostOutcome[] = [];
+const reply = (outcome: PostOutcome) => {
+  if (outbox.push(outcome) === 1) setImmediate(flush);
+};
+function flush(): void {
+  if (outbox.length === 0) return;
+  port.postMessage(outbox);
+  outbox = [];
+}
 
 const inFlight = new Set<Promise<void>>();
 
@@ -17,17 +26,23 @@ port.on("message", (message: ToPostingThread) => {
   if (message.type === "close") {
     void Promise.allSettled(inFlight)
       .then(() => client.close())
-      .finally(() => port.close());
+      .finally(() => {
+        flush();
+        port.close();
+      });
     return;
   }
-  const { id, request } = message;
+  for (const post of message.posts) start(post);
+});
+
+function start({ id, request }: PostOrder): void {
   const done = pipeline.run(request).then(
     (result) => reply({ id, result }),
     (err: unknown) => reply({ id, error: describeError(err) }),
   );
   inFlight.add(done);
   void done.finally(() => inFlight.delete(done));
-});
+}
 
 /** What crosses back of an error: its message and code (no stack, nothing else it may hold). */
 function describeError(err: unknown): { message: string; code?: string } {

@@ -9,9 +9,14 @@ import { Worker } from "node:worker_threads";
 import type { WebhookHttpClientOptions } from "./http-client.ts";
 import type { InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
 
-/** Messages between the two sides. */
-export type ToPostingThread = { type: "post"; id: number; request: InboundPostRequest } | { type: "close" };
-export type FromPostingThread = { id: number; result: InboundPostResult } | { id: number; error: { message: string; code?: string } };
+/**
+ * Messages between the two sides. Posts and outcomes cross in batches: each message wakes the other
+ * thread, and after a group commit a whole group of mails is handed over in the same turn.
+ */
+export type PostOrder = { id: number; request: InboundPostRequest };
+export type PostOutcome = { id: number; result: InboundPostResult } | { id: number; error: { message: string; code?: string } };
+export type ToPostingThread = { type: "posts"; posts: PostOrder[] } | { type: "close" };
+export type FromPostingThread = PostOutcome[];
 
 type Pending = { resolve: (result: InboundPostResult) => void; reject: (error: Error) => void };
 
@@ -28,6 +33,8 @@ export class PostingThread {
    */
   readonly #shared = new Map<string, { raw: Uint8Array; users: number }>();
   #worker: Worker | undefined;
+  /** Posts of this turn of the event loop, sent together at its end. */
+  #outbox: PostOrder[] = [];
   #nextId = 1;
   #closed = false;
 
@@ -42,18 +49,26 @@ export class PostingThread {
     const { promise, resolve, reject } = Promise.withResolvers<InboundPostResult>();
     this.#pending.set(id, { resolve, reject });
     const raw = this.#share(request.messageId, request.raw);
-    this.#thread().postMessage({ type: "post", id, request: { ...request, raw } } satisfies ToPostingThread);
+    if (this.#outbox.push({ id, request: { ...request, raw } }) === 1) setImmediate(() => this.#send());
     return promise.finally(() => this.#unshare(request.messageId));
   }
 
   /** Lets the posts in flight finish (each bounded by its timeout), then ends the thread. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#send();
     const worker = this.#worker;
     if (worker === undefined) return;
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     worker.postMessage({ type: "close" } satisfies ToPostingThread);
     await exited;
+  }
+
+  #send(): void {
+    if (this.#outbox.length === 0) return;
+    const posts = this.#outbox;
+    this.#outbox = [];
+    this.#thread().postMessage({ type: "posts", posts } satisfies ToPostingThread);
   }
 
   #share(messageId: string, raw: Uint8Array): Uint8Array {
@@ -78,13 +93,8 @@ export class PostingThread {
     const worker = new Worker(new URL("./posting-thread-entry.ts", import.meta.url), { workerData: this.#options });
     // The SMTP listener keeps the relay alive; an idle posting thread must not.
     worker.unref();
-    worker.on("message", (message: FromPostingThread) => {
-      const pending = this.#pending.get(message.id);
-      if (pending === undefined) return;
-      this.#pending.delete(message.id);
-      if ("result" in message) pending.resolve(message.result);
-      // The thread's own error, its code kept (an unusable signing secret, say) for the logs.
-      else pending.reject(Object.assign(new Error(message.error.message), message.error.code === undefined ? {} : { code: message.error.code }));
+    worker.on("message", (outcomes: FromPostingThread) => {
+      for (const outcome of outcomes) this.#settle(outcome);
     });
     let failure = "the posting thread exited";
     worker.on("error", (err: unknown) => {
@@ -97,5 +107,14 @@ export class PostingThread {
     });
     this.#worker = worker;
     return worker;
+  }
+
+  #settle(outcome: PostOutcome): void {
+    const pending = this.#pending.get(outcome.id);
+    if (pending === undefined) return;
+    this.#pending.delete(outcome.id);
+    if ("result" in outcome) pending.resolve(outcome.result);
+    // The thread's own error, its code kept (an unusable signing secret, say) for the logs.
+    else pending.reject(Object.assign(new Error(outcome.error.message), outcome.error.code === undefined ? {} : { code: outcome.error.code }));
   }
 }
