@@ -74,9 +74,13 @@ export class PostingThread {
   #share(messageId: string, raw: Uint8Array): Uint8Array {
     let entry = this.#shared.get(messageId);
     if (entry === undefined) {
-      const copy = new Uint8Array(new SharedArrayBuffer(raw.byteLength));
-      copy.set(raw);
-      entry = { raw: copy, users: 0 };
+      // Fresh mail arrives in shared memory already (smtp-listener.ts); mail read from the spool does not.
+      let shared = raw;
+      if (!(raw.buffer instanceof SharedArrayBuffer)) {
+        shared = new Uint8Array(new SharedArrayBuffer(raw.byteLength));
+        shared.set(raw);
+      }
+      entry = { raw: shared, users: 0 };
       this.#shared.set(messageId, entry);
     }
     entry.users++;
