@@ -14,7 +14,7 @@ import { parseOptions, usage, UsageError, type BenchOptions, type ScenarioPlan }
 import { outboundScenarios } from "./outbound.ts";
 import { compareOutbound, formatEventResults, formatOutboundComparisons, formatOutboundResults } from "./outbound-stats.ts";
 import { checkTarget, compare, failedResult, formatComparisons, formatResults, medianRun, progressLine, summarise, type ScenarioResult } from "./stats.ts";
-import { startBaseline, startMailhook } from "./systems.ts";
+import { startBaseline, startDurableFloor, startMailhook, type SystemUnderTest } from "./systems.ts";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -23,8 +23,13 @@ function inboundScenarios(opts: BenchOptions, book: ReceiptBook, receiver: Colle
   return {
     async measure(system, plan) {
       const bin = resolve(opts.mailhookBin ?? join(repoRoot, "bin", "mailhook.ts"));
+      const start: Record<typeof system, () => Promise<SystemUnderTest>> = {
+        baseline: () => startBaseline(endpoint),
+        floor: () => startDurableFloor(endpoint),
+        mailhook: () => startMailhook(endpoint, bin, repoRoot),
+      };
       const m = await measureRun(
-        () => (system === "baseline" ? startBaseline(endpoint) : startMailhook(endpoint, bin, repoRoot)),
+        start[system],
         { ...plan, recipient: inboundRecipient },
         plan.count,
         opts.timeoutMs,

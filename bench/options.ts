@@ -49,7 +49,8 @@ everything on 127.0.0.1, and the ratio mailhook/baseline per scenario:
   --timeout SECONDS       hard limit per scenario and system (default 60)            env BENCH_TIMEOUT
   --repeat R              runs per scenario; the median is reported (default 1)      env BENCH_REPEAT
   --benches LIST          inbound,relay,events (default all three)
-  --systems LIST          mailhook,baseline (default both)
+  --systems LIST          baseline,floor,mailhook (default baseline,mailhook); floor is the durable
+                          floor, the least a durable relay can do (bench/durable-floor.ts), inbound only
   --sizes LIST            inbound: small,large (default both): ~2 KB text; ~100 KB with a 70 KB attachment
   --modes LIST            inbound: reuse,per-connection (default both)
   --mailhook FILE         the mailhook CLI to run (default bin/mailhook.ts here), e.g. another checkout's
@@ -80,8 +81,8 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   return n;
 }
 
-function list<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T[] {
-  if (value === undefined) return [...allowed];
+function list<T extends string>(name: string, value: string | undefined, allowed: readonly T[], byDefault: readonly T[] = allowed): T[] {
+  if (value === undefined) return [...byDefault];
   const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const bad = items.filter((s) => !(allowed as readonly string[]).includes(s));
   if (items.length === 0 || bad.length > 0) throw new UsageError(`${name} takes a comma-separated list of ${allowed.join(", ")}; got "${value}"`);
@@ -128,9 +129,13 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   const outbound = benches.flatMap((b): OutboundPlan[] =>
     b === "inbound" ? [] : [{ scenario: b, count: count(defaultOutboundCounts[b]), concurrency: reuseC }],
   );
+  // Baseline first in every scenario: the yardsticks are measured before the thing measured against them.
+  const systems = list("--systems", values.systems, ["baseline", "floor", "mailhook"] as const, ["baseline", "mailhook"]);
+  if (systems.includes("floor") && outbound.length > 0) {
+    throw new UsageError("--systems floor: the durable floor receives and posts mail, it does not relay; use it with --benches inbound");
+  }
   return {
-    // Baseline first in every scenario: the yardstick is measured before the thing measured against it.
-    systems: list("--systems", values.systems, ["baseline", "mailhook"] as const),
+    systems,
     scenarios,
     outbound,
     timeoutMs: timeout * 1000,

@@ -1,7 +1,8 @@
 // Pure arithmetic and formatting for the bench report: no I/O here, so it is unit-tested directly.
 import type { ConnectionMode, MessageSize } from "./protocol.ts";
 
-export type SystemName = "mailhook" | "baseline";
+/** "floor" is the durable floor (durable-floor.ts): a yardstick for what any durable design reaches. */
+export type SystemName = "mailhook" | "baseline" | "floor";
 
 export interface ScenarioKey {
   size: MessageSize;
@@ -139,6 +140,8 @@ export interface Comparison extends ScenarioKey {
   /** mailhook / baseline; null when either side has no number. */
   throughputRatio: number | null;
   cpuPerMessageRatio: number | null;
+  /** durable floor / baseline throughput; null unless both ran. */
+  floorRatio: number | null;
 }
 
 export const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
@@ -151,10 +154,12 @@ export function compare(results: readonly ScenarioResult[]): Comparison[] {
   return keys.map((k) => {
     const m = find("mailhook", k);
     const b = find("baseline", k);
+    const f = find("floor", k);
     return {
       ...k,
       throughputRatio: complete(m) && complete(b) ? ratio(m?.throughput, b?.throughput) : null,
       cpuPerMessageRatio: complete(m) && complete(b) ? ratio(m?.cpuMsPerMessage, b?.cpuMsPerMessage) : null,
+      floorRatio: complete(f) && complete(b) ? ratio(f?.throughput, b?.throughput) : null,
     };
   });
 }
@@ -234,5 +239,7 @@ export const times = (v: number | null): string => (v === null ? "–" : `${v.to
 
 export function formatComparisons(comparisons: readonly Comparison[]): string {
   const headers = ["size", "mode", "", "throughput mailhook/baseline", "CPU per msg mailhook/baseline"];
-  return formatTable(headers, comparisons.map((c) => [c.size, c.mode, "", times(c.throughputRatio), times(c.cpuPerMessageRatio)]));
+  const rows = comparisons.map((c) => [c.size, c.mode, "", times(c.throughputRatio), times(c.cpuPerMessageRatio)]);
+  if (!comparisons.some((c) => c.floorRatio !== null)) return formatTable(headers, rows);
+  return formatTable([...headers, "throughput durable floor/baseline"], rows.map((row, i) => [...row, times(comparisons[i]?.floorRatio ?? null)]));
 }

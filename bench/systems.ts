@@ -28,11 +28,11 @@ export interface Endpoint {
 const startTimeoutMs = 30_000;
 
 /** A bench module that reports its SMTP port with a `ready` message once listening. */
-async function forkSystem(modulePath: string, args: string[], what: string): Promise<SystemUnderTest> {
+async function forkSystem(name: SystemName, modulePath: string, args: string[], what: string): Promise<SystemUnderTest> {
   const child = forkModule(new URL(modulePath, import.meta.url).pathname, args, what, profilingFlags());
   try {
     const ready = await child.message<Ready>("ready", startTimeoutMs);
-    return { name: "baseline", pid: child.pid, smtpPort: ready.port, exited: child.exited, stop: () => child.stop() };
+    return { name, pid: child.pid, smtpPort: ready.port, exited: child.exited, stop: () => child.stop() };
   } catch (err) {
     await child.stop();
     throw err;
@@ -40,13 +40,30 @@ async function forkSystem(modulePath: string, args: string[], what: string): Pro
 }
 
 export function startBaseline(endpoint: Endpoint): Promise<SystemUnderTest> {
-  return forkSystem("./naive-baseline.ts", [endpoint.url, endpoint.caFile], "naive baseline");
+  return forkSystem("baseline", "./naive-baseline.ts", [endpoint.url, endpoint.caFile], "naive baseline");
+}
+
+/** The durable floor (durable-floor.ts), its file in a temp dir removed when it stops. */
+export async function startDurableFloor(endpoint: Endpoint): Promise<SystemUnderTest> {
+  const dir = await mkdtemp(join(tmpdir(), "mailhook-bench-floor-"));
+  removeAtExit(dir);
+  const removeDir = async () => {
+    await rm(dir, { recursive: true, force: true });
+    forget(dir);
+  };
+  try {
+    const system = await forkSystem("floor", "./durable-floor.ts", [endpoint.url, endpoint.caFile, dir], "durable floor");
+    return { ...system, stop: () => system.stop().finally(removeDir) };
+  } catch (err) {
+    await removeDir();
+    throw err;
+  }
 }
 
 /** The naive relay to the sink; with `events`, it posts each event on its own there. */
 export function startOutboundBaseline(sinkPort: number, events: Endpoint | null): Promise<SystemUnderTest> {
   const job: OutboundBaselineJob = { sinkPort, events };
-  return forkSystem("./naive-outbound-baseline.ts", [JSON.stringify(job)], "naive outbound baseline");
+  return forkSystem("baseline", "./naive-outbound-baseline.ts", [JSON.stringify(job)], "naive outbound baseline");
 }
 
 export class MailhookUnavailable extends Error {

@@ -12,6 +12,11 @@ test("by default both systems run all four scenarios once", () => {
   assert.equal(o.json, null);
 });
 
+test("the durable floor runs only when asked for, and only in the inbound scenarios", () => {
+  assert.deepEqual(parseOptions(["--systems", "mailhook,floor,baseline", "--benches", "inbound"], {}).systems, ["baseline", "floor", "mailhook"]);
+  assert.throws(() => parseOptions(["--systems", "floor"], {}), /durable floor .*--benches inbound/);
+});
+
 test("--quick shortens every scenario and --n overrides the counts", () => {
   const quick = parseOptions(["--quick"], {});
   const full = parseOptions([], {});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkTarget, compare, formatResults, medianRun, percentile, summarise, type ScenarioRaw, type ScenarioResult } from "../../bench/stats.ts";
+import { checkTarget, compare, formatComparisons, formatResults, medianRun, percentile, summarise, type ScenarioRaw, type ScenarioResult } from "../../bench/stats.ts";
 
 function raw(over: Partial<ScenarioRaw>): ScenarioRaw {
   return {
@@ -50,6 +50,18 @@ test("ratios compare mailhook with the baseline only where both runs are complet
   const lossy = summarise(raw({ system: "mailhook", receipts: [1010, 1020, 1030, null] }));
   assert.equal(compare([base, lossy])[0]?.throughputRatio, null);
   assert.equal(checkTarget(compare([base, lossy])).verdict, "not measured");
+});
+
+test("the durable floor is compared with the baseline in a column of its own, shown only when it ran", () => {
+  const base = summarise(raw({}));
+  const mh = summarise(raw({ system: "mailhook", receipts: [1010, 1020, 1030, 1500] }));
+  const floor = summarise(raw({ system: "floor", receipts: [1010, 1020, 1030, 1250] }));
+  const [c] = compare([base, floor, mh]);
+  assert.equal(c?.floorRatio, 4);
+  assert.equal(c?.throughputRatio, 2);
+  assert.match(formatComparisons(compare([base, floor, mh])), /durable floor\/baseline\n[- ]+\n.*4\.00×$/);
+  assert.equal(compare([base, mh])[0]?.floorRatio, null);
+  assert.doesNotMatch(formatComparisons(compare([base, mh])), /floor/);
 });
 
 test("a ratio below the target fails the check and names the lowest ratio", () => {
