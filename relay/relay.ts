@@ -10,7 +10,7 @@
 import type { EventWebhookConfig, InboundWebhookConfig, RelaySettings, WebhookSetInput } from "./config/schema.ts";
 import { parseListen } from "./config/schema.ts";
 import { WebhookHttpClient } from "./deliver/http-client.ts";
-import { PostingThread } from "./deliver/posting-thread.ts";
+import { inboundPoster, wantsPostingThread, type ClosablePoster } from "./deliver/inbound-poster.ts";
 import { InboundDeliveryWorker } from "./deliver/inbound-worker.ts";
 import type { Logger } from "./log.ts";
 import { compileMatchers, matchMessage, recipientMayMatch, type Matchers, type MatcherError } from "./match/conditions.ts";
@@ -48,7 +48,7 @@ export class Relay {
   readonly #closeGraceMs: number | undefined;
   #spool: Spool | undefined;
   #client: WebhookHttpClient | undefined;
-  #postingThread: PostingThread | undefined;
+  #poster: ClosablePoster | undefined;
   #worker: InboundDeliveryWorker | undefined;
   #listener: InboundListener | undefined;
   #submission: SmtpListener | undefined;
@@ -97,10 +97,11 @@ export class Relay {
     });
     this.#client = new WebhookHttpClient(settings.endpoints);
     const client = this.#client;
-    this.#postingThread = new PostingThread(settings.endpoints);
+    const postingThread = wantsPostingThread(settings.endpoints.postingThread);
+    this.#poster = inboundPoster(settings.endpoints, postingThread);
     this.#worker = new InboundDeliveryWorker({
       spool: this.#spool,
-      poster: this.#postingThread,
+      poster: this.#poster,
       webhooks: () => this.#webhooks,
       serverComposition: settings.serverComposition,
       metrics: this.metrics,
@@ -137,6 +138,7 @@ export class Relay {
       metrics: this.metricsPort,
       spool: settings.spool.dir,
       domains: settings.inbound.domains,
+      inboundPosts: postingThread ? "posting thread" : "event loop",
     });
   }
 
@@ -222,11 +224,11 @@ export class Relay {
   async stop(): Promise<void> {
     await Promise.all([this.#listener?.close(this.#closeGraceMs), this.#submission?.close(this.#closeGraceMs)]);
     await Promise.all([this.#worker?.stop(), this.#outboundWorker?.stop(), this.#eventWorker?.stop()]);
-    await Promise.all([this.#client?.close(), this.#postingThread?.close()]);
+    await Promise.all([this.#client?.close(), this.#poster?.close()]);
     this.#delivery?.close();
     this.#spool?.close();
     await this.#probes?.close();
-    this.#listener = this.#submission = this.#worker = this.#outboundWorker = this.#eventWorker = this.#client = this.#postingThread = this.#spool = undefined;
+    this.#listener = this.#submission = this.#worker = this.#outboundWorker = this.#eventWorker = this.#client = this.#poster = this.#spool = undefined;
   }
 
   /** Delivery facts per webhook (the `/status` endpoint): what a user checks first when posts fail. */

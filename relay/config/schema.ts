@@ -128,6 +128,11 @@ export const relaySettings = z.strictObject({
       maxConnectionsPerOrigin: z.int().min(1).max(1024).default(32),
       /** Largest response body read (and discarded) from an endpoint. */
       maxResponseBytes: z.int().min(0).max(16_777_216).default(65_536),
+      /**
+       * Inbound posts (parse, render, sign, HTTPS) on a thread of their own, beside the SMTP event loop.
+       * "auto": when the process may use at least 1.5 CPUs (cgroup quota counted; see cpu-allowance.ts).
+       */
+      postingThread: z.union([z.literal("auto"), z.boolean()]).default("auto"),
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).prefault({}),

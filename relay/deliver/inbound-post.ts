@@ -24,7 +24,12 @@ export type InboundPostResult =
   /** The mail cannot be parsed: it never will be, so there is nothing to post. */
   | { readonly kind: "unparseable"; readonly reason: string };
 
-export class InboundPostPipeline {
+/** Turns a post request into its outcome: in this thread (InboundPostPipeline) or on the posting thread. */
+export interface InboundPoster {
+  post(request: InboundPostRequest): Promise<InboundPostResult>;
+}
+
+export class InboundPostPipeline implements InboundPoster {
   readonly #client: WebhookHttpClient;
   readonly #parsed = new Map<string, { mail: Promise<MailContent>; users: number }>();
 
@@ -32,7 +37,7 @@ export class InboundPostPipeline {
     this.#client = client;
   }
 
-  async run(request: InboundPostRequest): Promise<InboundPostResult> {
+  async post(request: InboundPostRequest): Promise<InboundPostResult> {
     const entry = this.#enter(request.messageId, request.raw);
     try {
       let mail: MailContent;

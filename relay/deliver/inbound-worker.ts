@@ -12,12 +12,12 @@ import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "../metrics/metrics.ts";
 import { nextInboundAttempt } from "../queue/schedule.ts";
 import { DEAD_PRUNE_CHUNK, type InboundJob, type Spool } from "../queue/store.ts";
-import type { InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
+import type { InboundPoster } from "./inbound-post.ts";
 
 export interface InboundWorkerOptions {
   readonly spool: Spool;
   /** Parses, renders and posts one job: the PostingThread (tests may pass anything with post()). */
-  readonly poster: { post(request: InboundPostRequest): Promise<InboundPostResult> };
+  readonly poster: InboundPoster;
   /** The current valid webhooks by key, suspended ones included. */
   readonly webhooks: () => ReadonlyMap<string, InboundWebhookConfig>;
   readonly serverComposition: string;

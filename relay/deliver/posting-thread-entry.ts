@@ -36,7 +36,7 @@ port.on("message", (message: ToPostingThread) => {
 });
 
 function start({ id, request }: PostOrder): void {
-  const done = pipeline.run(request).then(
+  const done = pipeline.post(request).then(
     (result) => reply({ id, result }),
     (err: unknown) => reply({ id, error: describeError(err) }),
   );

@@ -7,7 +7,7 @@
 // pause, the same `webhook-id` kept) and the next post starts a new thread.
 import { Worker } from "node:worker_threads";
 import type { WebhookHttpClientOptions } from "./http-client.ts";
-import type { InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
+import type { InboundPoster, InboundPostRequest, InboundPostResult } from "./inbound-post.ts";
 
 /**
  * Messages between the two sides. Posts and outcomes cross in batches: each message wakes the other
@@ -24,7 +24,7 @@ export class PostingThreadError extends Error {
   readonly code = "POSTING_THREAD_FAILED";
 }
 
-export class PostingThread {
+export class PostingThread implements InboundPoster {
   readonly #options: WebhookHttpClientOptions;
   readonly #pending = new Map<number, Pending>();
   /**

@@ -25,53 +25,55 @@ function smtpError(err: unknown): { responseCode?: number; response?: string } {
 }
 
 describe("posting matched mail", () => {
-  test("a mail is posted as multipart with the seed's fields, Basic auth, api_key and a verifiable signature", async () => {
-    const { h, rx } = await setup();
-    const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
-    h.relay.applyWebhooks({
-      inbound: [
-        inboundWebhook("orders", `${rx.origin}/hook`, {
-          auth: { basic: { username: "u", password: "p@ss" }, apiKey: "k-123", signingSecrets: [secret] },
-        }),
-      ],
-    });
-    const attachment = binaryBytes();
-    const answer = await h.send({
-      from: "Bob <bob@sender.test>",
-      to: "orders@example.com",
-      subject: "Invoice ✓",
-      text: "plain body",
-      html: "<p>html body</p>",
-      attachments: [{ filename: "data.bin", content: attachment, contentType: "application/octet-stream" }],
-    });
-    assert.match(answer, /^250 2\.0\.0 queued as /);
+  for (const postingThread of [true, false]) {
+    test(`a mail is posted as multipart with the seed's fields, Basic auth, api_key and a verifiable signature (posts ${postingThread ? "on their own thread" : "in the event loop"})`, async () => {
+      const { h, rx } = await setup({ endpoints: { postingThread } });
+      const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+      h.relay.applyWebhooks({
+        inbound: [
+          inboundWebhook("orders", `${rx.origin}/hook`, {
+            auth: { basic: { username: "u", password: "p@ss" }, apiKey: "k-123", signingSecrets: [secret] },
+          }),
+        ],
+      });
+      const attachment = binaryBytes();
+      const answer = await h.send({
+        from: "Bob <bob@sender.test>",
+        to: "orders@example.com",
+        subject: "Invoice ✓",
+        text: "plain body",
+        html: "<p>html body</p>",
+        attachments: [{ filename: "data.bin", content: attachment, contentType: "application/octet-stream" }],
+      });
+      assert.match(answer, /^250 2\.0\.0 queued as /);
 
-    const [req] = await rx.waitForRequests(1);
-    assert.ok(req);
-    assert.equal(req.headers.authorization, `Basic ${Buffer.from("u:p@ss").toString("base64")}`);
-    const form = await formFields(req.body, String(req.headers["content-type"]));
-    assert.equal(form.get("api_key"), "k-123");
-    assert.equal(form.get("server_composition"), "test");
-    assert.equal(form.get("filter"), "orders");
-    assert.equal(form.get("subject"), "Invoice ✓");
-    assert.equal(form.get("text"), "plain body");
-    assert.equal(form.get("html"), "<p>html body</p>");
-    assert.equal(form.get("envelope-from"), "bob@sender.test");
-    assert.equal(form.get("envelope-to"), "orders@example.com");
-    assert.equal(form.get("attachments"), "1");
-    const headers = JSON.parse(form.get("headers") as string) as { name: string; value: string }[];
-    assert.deepEqual(headers.find((x) => x.name === "From"), { name: "From", value: "Bob <bob@sender.test>" });
-    const file = form.get("attachment1") as File;
-    assert.equal(file.name, "data.bin");
-    assert.deepEqual(Buffer.from(await file.arrayBuffer()), attachment);
+      const [req] = await rx.waitForRequests(1);
+      assert.ok(req);
+      assert.equal(req.headers.authorization, `Basic ${Buffer.from("u:p@ss").toString("base64")}`);
+      const form = await formFields(req.body, String(req.headers["content-type"]));
+      assert.equal(form.get("api_key"), "k-123");
+      assert.equal(form.get("server_composition"), "test");
+      assert.equal(form.get("filter"), "orders");
+      assert.equal(form.get("subject"), "Invoice ✓");
+      assert.equal(form.get("text"), "plain body");
+      assert.equal(form.get("html"), "<p>html body</p>");
+      assert.equal(form.get("envelope-from"), "bob@sender.test");
+      assert.equal(form.get("envelope-to"), "orders@example.com");
+      assert.equal(form.get("attachments"), "1");
+      const headers = JSON.parse(form.get("headers") as string) as { name: string; value: string }[];
+      assert.deepEqual(headers.find((x) => x.name === "From"), { name: "From", value: "Bob <bob@sender.test>" });
+      const file = form.get("attachment1") as File;
+      assert.equal(file.name, "data.bin");
+      assert.deepEqual(Buffer.from(await file.arrayBuffer()), attachment);
 
-    // The receiver's check: HMAC-SHA256 over id.timestamp.raw-body with the decoded secret.
-    const id = String(req.headers["webhook-id"]);
-    const ts = String(req.headers["webhook-timestamp"]);
-    const expected = createHmac("sha256", Buffer.from(secret.slice(6), "base64")).update(`${id}.${ts}.`).update(req.body).digest("base64");
-    assert.equal(req.headers["webhook-signature"], `v1,${expected}`);
-    assert.match(id, /^msg_/);
-  });
+      // The receiver's check: HMAC-SHA256 over id.timestamp.raw-body with the decoded secret.
+      const id = String(req.headers["webhook-id"]);
+      const ts = String(req.headers["webhook-timestamp"]);
+      const expected = createHmac("sha256", Buffer.from(secret.slice(6), "base64")).update(`${id}.${ts}.`).update(req.body).digest("base64");
+      assert.equal(req.headers["webhook-signature"], `v1,${expected}`);
+      assert.match(id, /^msg_/);
+    });
+  }
 
   test("a json webhook gets one JSON object with the same fields", async () => {
     const { h, rx } = await setup();

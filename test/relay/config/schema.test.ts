@@ -11,15 +11,17 @@ test("an empty relay.yaml gets the documented defaults", () => {
   assert.equal(s.spool.dir, "/var/lib/mailhook");
   assert.equal(s.metrics.listen, "0.0.0.0:9464");
   assert.deepEqual(s.endpoints.allowNetworks, []);
+  assert.equal(s.endpoints.postingThread, "auto");
 });
 
 test("invalid settings are reported with the exact key", () => {
-  const r = relaySettings.safeParse({ inbound: { listen: "nope", bogus: 1 }, endpoints: { allowNetworks: ["10.0.0.0/33"] } });
+  const r = relaySettings.safeParse({ inbound: { listen: "nope", bogus: 1 }, endpoints: { allowNetworks: ["10.0.0.0/33"], postingThread: "yes" } });
   assert.equal(r.success, false);
   const msg = z.prettifyError(r.error);
   assert.match(msg, /Unrecognized key: "bogus"[\s\S]*at inbound/);
   assert.match(msg, /at inbound\.listen/);
   assert.match(msg, /at endpoints\.allowNetworks\[0\]/);
+  assert.match(msg, /at endpoints\.postingThread/);
 });
 
 test("accepted domains are compared lower-case", () => {
