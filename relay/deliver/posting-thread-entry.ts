@@ -9,7 +9,11 @@ if (parentPort === null) throw new Error("posting-thread-entry.ts runs as a work
 const port = parentPort;
 const client = new WebhookHttpClient(workerData as WebhookHttpClientOptions);
 const pipeline = new InboundPostPipeline(client);
-/** Outcomes of this turn of the event loop, sent together at its end (see FromPostingThread). */
+/**
+ * Outcomes of this turn of the event loop, sent together at its end (see FromPostingThread). A crash of
+ * the thread within that turn fails these posts too, and they are posted again with the same
+ * `webhook-id`: the at-least-once delivery a crash between a 2xx and its commit gives anyway.
+ */
 let outbox: PostOutcome[] = [];
 const reply = (outcome: PostOutcome) => {
   if (outbox.push(outcome) === 1) setImmediate(flush);

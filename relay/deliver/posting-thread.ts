@@ -18,7 +18,8 @@ export type PostOutcome = { id: number; result: InboundPostResult } | { id: numb
 export type ToPostingThread = { type: "posts"; posts: PostOrder[] } | { type: "close" };
 export type FromPostingThread = PostOutcome[];
 
-type Pending = { resolve: (result: InboundPostResult) => void; reject: (error: Error) => void };
+/** A post not yet answered; `worker` is the thread it was handed to (none while still in the outbox). */
+type Pending = { resolve: (result: InboundPostResult) => void; reject: (error: Error) => void; worker?: Worker };
 
 export class PostingThreadError extends Error {
   readonly code = "POSTING_THREAD_FAILED";
@@ -68,7 +69,18 @@ export class PostingThread implements InboundPoster {
     if (this.#outbox.length === 0) return;
     const posts = this.#outbox;
     this.#outbox = [];
-    this.#thread().postMessage({ type: "posts", posts } satisfies ToPostingThread);
+    try {
+      const worker = this.#thread();
+      worker.postMessage({ type: "posts", posts } satisfies ToPostingThread);
+      for (const { id } of posts) {
+        const pending = this.#pending.get(id);
+        if (pending !== undefined) pending.worker = worker;
+      }
+    } catch (err) {
+      // Called from setImmediate, where a throw would end the relay: these posts fail (and are retried).
+      const failure = new PostingThreadError(`cannot hand posts to the posting thread: ${err instanceof Error ? err.message : String(err)}`);
+      for (const { id } of posts) this.#fail(id, failure);
+    }
   }
 
   #share(messageId: string, raw: Uint8Array): Uint8Array {
@@ -106,11 +118,20 @@ export class PostingThread implements InboundPoster {
     });
     worker.on("exit", () => {
       if (this.#worker === worker) this.#worker = undefined;
-      for (const pending of this.#pending.values()) pending.reject(new PostingThreadError(failure));
-      this.#pending.clear();
+      // Only what this thread had: posts still in the outbox go to the next thread, and must not be
+      // failed back to the delivery loop (which would retry them) and then posted all the same.
+      for (const [id, pending] of this.#pending) {
+        if (pending.worker === worker) this.#fail(id, new PostingThreadError(failure));
+      }
     });
     this.#worker = worker;
     return worker;
+  }
+
+  #fail(id: number, error: PostingThreadError): void {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    pending?.reject(error);
   }
 
   #settle(outcome: PostOutcome): void {

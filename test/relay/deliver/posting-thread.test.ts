@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Worker } from "node:worker_threads";
 import { Webhook } from "standardwebhooks";
 import type { InboundPostRequest } from "../../../relay/deliver/inbound-post.ts";
 import { PostingThread } from "../../../relay/deliver/posting-thread.ts";
@@ -74,4 +75,26 @@ test("a thread that dies fails the posts it had, with the reason, instead of lea
   const posting = thread(t, "/nonexistent/mailhook-ca.pem");
   await assert.rejects(posting.post(await request(`${r.origin}/hook`)), { code: "POSTING_THREAD_FAILED", message: /endpoints\.caFile/ });
   assert.equal(r.requests.length, 0);
+});
+
+test("a post made in the turn the thread dies goes to the next thread, once, and is not failed", async (t) => {
+  const r = await receiver(t);
+  const posting = thread(t);
+  // Posts reach the thread through Worker#postMessage: that is where its Worker can be caught.
+  let worker: Worker | undefined;
+  const postMessage = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (this: Worker, message: unknown) {
+    worker = this;
+    postMessage.call(this, message);
+  };
+  t.after(() => (Worker.prototype.postMessage = postMessage));
+  assert.equal((await posting.post(await request(`${r.origin}/hook`, { jobId: "msg_before" }))).kind, "posted");
+  const later = await request(`${r.origin}/hook`, { jobId: "msg_during", messageId: "m2" });
+  let during: Promise<unknown> | undefined;
+  // The delivery loop may post in the very turn the thread's exit is handled, before the handler runs.
+  worker?.prependOnceListener("exit", () => (during = posting.post(later)));
+  await worker?.terminate();
+  assert.ok(during);
+  assert.equal(((await during) as { kind: string }).kind, "posted");
+  assert.deepEqual(r.requests.map((q) => q.headers["webhook-id"]), ["msg_before", "msg_during"]);
 });
