@@ -1,6 +1,6 @@
 // The relay process, wired. Two flows share one spool database:
 // - inbound: SMTP (MX side) → match → spool (250 only after commit) → inbound worker → HTTP POST
-//   (parsed, rendered and posted on the posting thread);
+//   (parsed, rendered and posted on the posting thread, or in the event loop with about one CPU);
 //   mail to a VERP return path is a bounce report instead: analysed, recorded as a `bounced` event;
 // - outbound: SMTP (submission side) → outbound spool + `queued` events (one commit) → outbound
 //   worker → destination servers → outcome + events (one commit each) → event worker → batched POSTs.

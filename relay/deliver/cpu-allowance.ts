@@ -1,8 +1,9 @@
-// How many CPUs this process may really use: the scheduler's view (CPU affinity, through
-// availableParallelism) capped by a cgroup CPU quota, which is what a Kubernetes CPU limit becomes and
-// which Node does not look at. relay.ts uses it to decide whether inbound posts get a thread of their own.
+// How many CPUs this process may really use, fractions included: the CPUs it may be scheduled on
+// (affinity, a cpuset), capped by a cgroup CPU quota, which is what a Kubernetes CPU limit becomes.
+// availableParallelism() is no help here: libuv rounds the quota down (a 1500m limit reads as 1).
+// relay.ts uses this to decide whether inbound posts get a thread of their own.
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { cpus } from "node:os";
 
 /** cgroup v2 `cpu.max` ("<quota> <period>", or "max <period>" for none) in CPUs; undefined: no quota. */
 export function cpusOfCgroupV2(cpuMax: string): number | undefined {
@@ -22,6 +23,20 @@ function quotaCpus(quota: string | undefined, period: string | undefined): numbe
   return q > 0 && p > 0 ? q / p : undefined;
 }
 
+/** How many CPUs a kernel CPU list names ("0-3,6"); undefined if it is not one. */
+export function cpuListSize(list: string): number | undefined {
+  let n = 0;
+  for (const range of list.trim().split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(range);
+    if (m === null) return undefined;
+    const first = Number(m[1]);
+    const last = m[2] === undefined ? first : Number(m[2]);
+    if (last < first) return undefined;
+    n += last - first + 1;
+  }
+  return n > 0 ? n : undefined;
+}
+
 type ReadText = (path: string) => string | undefined;
 
 const readText: ReadText = (path) => {
@@ -32,21 +47,32 @@ const readText: ReadText = (path) => {
   }
 };
 
+/** A cgroup and its ancestors, own first: "/a/b" → ["/a/b", "/a", ""]. A quota anywhere up applies. */
+function selfAndAncestors(path: string): string[] {
+  const parts = path.split("/").filter((p) => p !== "" && p !== "..");
+  return parts.map((_, i) => `/${parts.slice(0, parts.length - i).join("/")}`).concat("");
+}
+
 /**
- * CPUs available to this process: availableParallelism(), or the cgroup quota when lower. The quota is
- * looked up where a container sees its own cgroup (v2: the path in /proc/self/cgroup, else the root;
- * v1: the cpu controller's root); none found means none applies.
+ * CPUs available to this process. Affinity from /proc/self/status (else the machine's CPU count); the
+ * lowest quota of its cgroup and every ancestor, as far as this process can see them (in a container
+ * with its own cgroup namespace its cgroup is the root it sees): cgroup v2 `cpu.max`, or v1's cpu
+ * controller. None readable means none applies.
  */
-export function cpuAllowance(read: ReadText = readText, parallelism: number = availableParallelism()): number {
-  const ownV2 = /^0::(\/.*)$/m.exec(read("/proc/self/cgroup") ?? "")?.[1];
-  const candidates: (number | undefined)[] = [];
-  for (const dir of new Set([ownV2 === undefined ? undefined : `/sys/fs/cgroup${ownV2 === "/" ? "" : ownV2}`, "/sys/fs/cgroup"])) {
-    if (dir === undefined) continue;
-    const cpuMax = read(`${dir}/cpu.max`);
-    if (cpuMax !== undefined) candidates.push(cpusOfCgroupV2(cpuMax));
+export function cpuAllowance(read: ReadText = readText, machineCpus: number = cpus().length): number {
+  const allowed = /^Cpus_allowed_list:\s*(\S+)/m.exec(read("/proc/self/status") ?? "")?.[1];
+  const limits = [(allowed === undefined ? undefined : cpuListSize(allowed)) ?? machineCpus];
+  const cgroups = read("/proc/self/cgroup") ?? "";
+  const v2 = /^0::(\/.*)$/m.exec(cgroups)?.[1] ?? "/";
+  for (const dir of selfAndAncestors(v2)) {
+    const cpuMax = read(`/sys/fs/cgroup${dir}/cpu.max`);
+    if (cpuMax !== undefined) limits.push(cpusOfCgroupV2(cpuMax) ?? Infinity);
   }
-  const quotaUs = read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
-  const periodUs = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
-  if (quotaUs !== undefined && periodUs !== undefined) candidates.push(cpusOfCgroupV1(quotaUs, periodUs));
-  return Math.min(parallelism, ...candidates.filter((c): c is number => c !== undefined));
+  const v1 = /^\d+:(?:[^:]*,)?cpu(?:,[^:]*)?:(\/.*)$/m.exec(cgroups)?.[1] ?? "/";
+  for (const dir of selfAndAncestors(v1)) {
+    const quota = read(`/sys/fs/cgroup/cpu${dir}/cpu.cfs_quota_us`);
+    const period = read(`/sys/fs/cgroup/cpu${dir}/cpu.cfs_period_us`);
+    if (quota !== undefined && period !== undefined) limits.push(cpusOfCgroupV1(quota, period) ?? Infinity);
+  }
+  return Math.min(...limits);
 }

@@ -1,6 +1,7 @@
 // One inbound post, from the stored mail to the endpoint's answer: parse, render the seed-compatible
 // body, sign and post. No spool and no decisions: the delivery loop (inbound-worker.ts) decides what an
-// outcome means. It runs on the posting thread (posting-thread.ts), off the SMTP event loop.
+// outcome means. It runs on the posting thread (posting-thread.ts), off the SMTP event loop, or in it
+// when the relay has about one CPU (inbound-poster.ts).
 import type { HttpOutcome, WebhookHttpClient } from "./http-client.ts";
 import { renderInboundBody, type InboundBodyFormat, type InboundContext } from "./inbound-body.ts";
 import { readMailContent, type MailContent } from "./mail-content.ts";

@@ -16,7 +16,7 @@ import type { InboundPoster } from "./inbound-post.ts";
 
 export interface InboundWorkerOptions {
   readonly spool: Spool;
-  /** Parses, renders and posts one job: the PostingThread (tests may pass anything with post()). */
+  /** Parses, renders and posts one job: the PostingThread or an in-loop pipeline (inbound-poster.ts). */
   readonly poster: InboundPoster;
   /** The current valid webhooks by key, suspended ones included. */
   readonly webhooks: () => ReadonlyMap<string, InboundWebhookConfig>;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Worker } from "node:worker_threads";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import type { Worker } from "node:worker_threads";
 import { Webhook } from "standardwebhooks";
 import type { InboundPostRequest } from "../../../relay/deliver/inbound-post.ts";
 import { PostingThread } from "../../../relay/deliver/posting-thread.ts";
@@ -80,19 +81,18 @@ test("a thread that dies fails the posts it had, with the reason, instead of lea
 test("a post made in the turn the thread dies goes to the next thread, once, and is not failed", async (t) => {
   const r = await receiver(t);
   const posting = thread(t);
-  // Posts reach the thread through Worker#postMessage: that is where its Worker can be caught.
+  // Node announces every new thread on this channel: that is where the posting thread can be caught.
   let worker: Worker | undefined;
-  const postMessage = Worker.prototype.postMessage;
-  Worker.prototype.postMessage = function (this: Worker, message: unknown) {
-    worker = this;
-    postMessage.call(this, message);
-  };
-  t.after(() => (Worker.prototype.postMessage = postMessage));
+  const caught = (message: unknown) => (worker = (message as { worker: Worker }).worker);
+  subscribe("worker_threads", caught);
+  t.after(() => unsubscribe("worker_threads", caught));
   assert.equal((await posting.post(await request(`${r.origin}/hook`, { jobId: "msg_before" }))).kind, "posted");
   const later = await request(`${r.origin}/hook`, { jobId: "msg_during", messageId: "m2" });
   let during: Promise<unknown> | undefined;
   // The delivery loop may post in the very turn the thread's exit is handled, before the handler runs.
-  worker?.prependOnceListener("exit", () => (during = posting.post(later)));
+  worker?.prependOnceListener("exit", () => {
+    during = posting.post(later);
+  });
   await worker?.terminate();
   assert.ok(during);
   assert.equal(((await during) as { kind: string }).kind, "posted");
