@@ -135,6 +135,8 @@ export async function freePort(): Promise<number> {
 export interface ProcUsage {
   /** utime + stime of every thread, in seconds. */
   cpuSeconds: number;
+  /** utime + stime of the main thread alone (the event loop), in seconds. */
+  loopCpuSeconds: number;
   /** VmHWM: the process's peak resident set size. */
   peakRssBytes: number | null;
 }
@@ -142,12 +144,20 @@ export interface ProcUsage {
 /** Clock ticks per second for /proc/<pid>/stat; 100 on every Linux build that matters (USER_HZ). */
 const clockTicks = 100;
 
-export function procUsage(pid: number): ProcUsage {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/** utime + stime from a /proc stat file, in seconds. */
+function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, "utf8");
   // Fields after the command name, which may itself contain spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+export function procUsage(pid: number): ProcUsage {
   const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return { cpuSeconds: (utime + stime) / clockTicks, peakRssBytes: hwm?.[1] === undefined ? null : Number(hwm[1]) * 1024 };
+  return {
+    cpuSeconds: statCpuSeconds(`/proc/${pid}/stat`),
+    // The main thread's task id is the process id.
+    loopCpuSeconds: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`),
+    peakRssBytes: hwm?.[1] === undefined ? null : Number(hwm[1]) * 1024,
+  };
 }

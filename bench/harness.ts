@@ -145,8 +145,9 @@ export async function drive(
 }
 
 export interface Measured extends Drive {
-  /** The system's CPU time over the measured run. */
+  /** The system's CPU time over the measured run: all threads, and its event loop's alone. */
   cpuSeconds: number;
+  loopCpuSeconds: number;
   peakRssBytes: number | null;
   /** The collectors' CPU time over the same window. */
   collectorCpuSeconds: number;
@@ -182,6 +183,7 @@ export async function measureRun(
     return {
       ...measured,
       cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      loopCpuSeconds: after.loopCpuSeconds - before.loopCpuSeconds,
       peakRssBytes: after.peakRssBytes,
       collectorCpuSeconds: collectorCpu() - collectorsBefore,
     };

@@ -24,6 +24,8 @@ export interface ScenarioRaw extends ScenarioKey {
   duplicates: number;
   timedOut: boolean;
   cpuSeconds: number;
+  /** The main thread's share of cpuSeconds: its event loop. */
+  loopCpuSeconds: number;
   peakRssBytes: number | null;
   /** CPU time of the load client and of the receiver over the same window. */
   clientCpuSeconds: number;
@@ -47,6 +49,11 @@ export interface ScenarioResult extends ScenarioKey {
   ackLatencyP50Ms: number | null;
   ackLatencyP99Ms: number | null;
   cpuMsPerMessage: number | null;
+  /**
+   * The event loop's CPU ms per message. With cores to spare a system is bound by its busiest thread;
+   * for these systems that is the event loop, which then carries at most 1000 / this msgs/s.
+   */
+  loopCpuMsPerMessage: number | null;
   peakRssMiB: number | null;
   /** The load client's and receiver's CPU ms per message: high values mean the harness shared the cores. */
   clientCpuMsPerMessage: number | null;
@@ -102,6 +109,7 @@ export function summarise(raw: ScenarioRaw): ScenarioResult {
     ackLatencyP50Ms: percentile(ackLatencies, 50),
     ackLatencyP99Ms: percentile(ackLatencies, 99),
     cpuMsPerMessage: perMessage(raw.cpuSeconds, received),
+    loopCpuMsPerMessage: perMessage(raw.loopCpuSeconds, received),
     peakRssMiB: raw.peakRssBytes === null ? null : raw.peakRssBytes / 1024 / 1024,
     clientCpuMsPerMessage: perMessage(raw.clientCpuSeconds, received),
     receiverCpuMsPerMessage: perMessage(raw.receiverCpuSeconds, received),
@@ -114,7 +122,7 @@ export function failedResult(system: SystemName, plan: ScenarioKey & { count: nu
     system, size: plan.size, mode: plan.mode, count: plan.count, concurrency: plan.concurrency,
     received: 0, failures: 0, firstFailure: null, duplicates: 0, timedOut: false,
     throughput: null, latencyP50Ms: null, latencyP99Ms: null, ackLatencyP50Ms: null, ackLatencyP99Ms: null,
-    cpuMsPerMessage: null, peakRssMiB: null,
+    cpuMsPerMessage: null, loopCpuMsPerMessage: null, peakRssMiB: null,
     clientCpuMsPerMessage: null, receiverCpuMsPerMessage: null, error,
   };
 }
@@ -142,6 +150,8 @@ export interface Comparison extends ScenarioKey {
   cpuPerMessageRatio: number | null;
   /** durable floor / baseline throughput; null unless both ran. */
   floorRatio: number | null;
+  /** baseline / mailhook event-loop CPU per message: the throughput ratio when each is bound by its loop. */
+  loopCeilingRatio: number | null;
 }
 
 export const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
@@ -160,6 +170,7 @@ export function compare(results: readonly ScenarioResult[]): Comparison[] {
       throughputRatio: complete(m) && complete(b) ? ratio(m?.throughput, b?.throughput) : null,
       cpuPerMessageRatio: complete(m) && complete(b) ? ratio(m?.cpuMsPerMessage, b?.cpuMsPerMessage) : null,
       floorRatio: complete(f) && complete(b) ? ratio(f?.throughput, b?.throughput) : null,
+      loopCeilingRatio: complete(m) && complete(b) ? ratio(b?.loopCpuMsPerMessage, m?.loopCpuMsPerMessage) : null,
     };
   });
 }
@@ -205,7 +216,7 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
 }
 
 /** The columns after the first three, shared by the inbound and outbound tables. */
-export const measureHeaders = ["n", "conc", "recv", "msgs/s", "p50 ms", "p99 ms", "CPU ms/msg", "peak RSS MiB", "client+recv CPU ms/msg", "notes"] as const;
+export const measureHeaders = ["n", "conc", "recv", "msgs/s", "p50 ms", "p99 ms", "CPU ms/msg", "loop CPU ms/msg", "peak RSS MiB", "client+recv CPU ms/msg", "notes"] as const;
 
 export function measureCells(r: ScenarioResult): string[] {
   return [
@@ -216,6 +227,7 @@ export function measureCells(r: ScenarioResult): string[] {
     num(r.latencyP50Ms, 1),
     num(r.latencyP99Ms, 1),
     num(r.cpuMsPerMessage, 2),
+    num(r.loopCpuMsPerMessage, 2),
     num(r.peakRssMiB, 0),
     r.clientCpuMsPerMessage === null || r.receiverCpuMsPerMessage === null ? "–" : `${num(r.clientCpuMsPerMessage, 2)}+${num(r.receiverCpuMsPerMessage, 2)}`,
     notes(r),
@@ -238,8 +250,8 @@ function notes(r: ScenarioResult): string {
 export const times = (v: number | null): string => (v === null ? "–" : `${v.toFixed(2)}×`);
 
 export function formatComparisons(comparisons: readonly Comparison[]): string {
-  const headers = ["size", "mode", "", "throughput mailhook/baseline", "CPU per msg mailhook/baseline"];
-  const rows = comparisons.map((c) => [c.size, c.mode, "", times(c.throughputRatio), times(c.cpuPerMessageRatio)]);
+  const headers = ["size", "mode", "", "throughput mailhook/baseline", "CPU per msg mailhook/baseline", "event-loop ceiling mailhook/baseline"];
+  const rows = comparisons.map((c) => [c.size, c.mode, "", times(c.throughputRatio), times(c.cpuPerMessageRatio), times(c.loopCeilingRatio)]);
   if (!comparisons.some((c) => c.floorRatio !== null)) return formatTable(headers, rows);
   return formatTable([...headers, "throughput durable floor/baseline"], rows.map((row, i) => [...row, times(comparisons[i]?.floorRatio ?? null)]));
 }

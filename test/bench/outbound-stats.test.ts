@@ -34,7 +34,7 @@ function result(system: "mailhook" | "baseline", eventReceipts: (number | null)[
     system, size: "small", mode: "reuse", count: 2, concurrency: 1,
     starts: [1000, 1000], acks: [1010, 1010], receipts: [1100, 1200],
     failures: 0, firstFailure: null, duplicates: 0, timedOut: false,
-    cpuSeconds: 0.002, peakRssBytes: null, clientCpuSeconds: 0, receiverCpuSeconds: 0,
+    cpuSeconds: 0.002, loopCpuSeconds: 0.001, peakRssBytes: null, clientCpuSeconds: 0, receiverCpuSeconds: 0,
   };
   return { scenario: "events", mail: summarise(raw), events: summariseEvents({ starts: raw.starts, acks: raw.acks, events: [eventReceipts], posts }) };
 }

@@ -7,7 +7,7 @@ function raw(over: Partial<ScenarioRaw>): ScenarioRaw {
     system: "baseline", size: "small", mode: "reuse", count: 4, concurrency: 2,
     starts: [1000, 1000, 1010, 1010], acks: [1005, 1006, 1015, 1020], receipts: [1010, 1020, 1030, 2000],
     failures: 0, firstFailure: null, duplicates: 0, timedOut: false,
-    cpuSeconds: 0.02, peakRssBytes: 100 * 1024 * 1024, clientCpuSeconds: 0.004, receiverCpuSeconds: 0.002,
+    cpuSeconds: 0.02, loopCpuSeconds: 0.012, peakRssBytes: 100 * 1024 * 1024, clientCpuSeconds: 0.004, receiverCpuSeconds: 0.002,
     ...over,
   };
 }
@@ -29,6 +29,7 @@ test("throughput spans the first send start to the last receipt, latency is rece
   assert.equal(r.ackLatencyP50Ms, 5);
   assert.equal(r.ackLatencyP99Ms, 10);
   assert.equal(r.cpuMsPerMessage, 5);
+  assert.equal(r.loopCpuMsPerMessage, 3);
   assert.equal(r.clientCpuMsPerMessage, 1);
   assert.equal(r.peakRssMiB, 100);
 });
@@ -45,6 +46,10 @@ test("ratios compare mailhook with the baseline only where both runs are complet
   const [c] = compare([base, mh]);
   assert.equal(c?.throughputRatio, 2);
   assert.equal(c?.cpuPerMessageRatio, 0.5);
+  // Its event loop spends 0.012 s against the baseline's 0.012 s: with cores to spare, a tie.
+  assert.equal(c?.loopCeilingRatio, 1);
+  const busyLoop = summarise(raw({ system: "mailhook", receipts: [1010, 1020, 1030, 1500], loopCpuSeconds: 0.024 }));
+  assert.equal(compare([base, busyLoop])[0]?.loopCeilingRatio, 0.5);
   assert.equal(checkTarget(compare([base, mh])).verdict, "pass");
 
   const lossy = summarise(raw({ system: "mailhook", receipts: [1010, 1020, 1030, null] }));
