@@ -38,8 +38,9 @@ async function relayCommand(args: string[]): Promise<number> {
   // Every mail passes through the relay's heaps as buffers (external memory) that die young, yet V8
   // sized the old generation so tightly around the ~30 MB that lives there that it marked it several
   // times a second: a quarter of the CPU on ~100 KB mail. Letting the heap grow 2.5x its live size
-  // before the next full collection took large mail from 1.28 to 0.96 CPU ms/msg for ~40 MB more
-  // peak RSS (docs/performance.md). V8 reads this flag at every collection, in every thread's isolate.
+  // before the next full collection took large mail from 1.28 to 0.96 CPU ms/msg, peak RSS unchanged
+  // within run-to-run noise (docs/performance.md). V8 reads this flag at every collection, in every
+  // thread's isolate.
   setFlagsFromString("--heap-growing-percent=150");
   const logger = createLogger(settings.log.level);
   const relay = await Relay.start(settings, { logger });
