@@ -139,6 +139,8 @@ export interface ProcUsage {
   loopCpuSeconds: number;
   /** VmHWM: the process's peak resident set size. */
   peakRssBytes: number | null;
+  /** VmRSS: its resident set size now. */
+  rssBytes: number | null;
 }
 
 /** Clock ticks per second for /proc/<pid>/stat; 100 on every Linux build that matters (USER_HZ). */
@@ -153,11 +155,16 @@ function statCpuSeconds(path: string): number {
 }
 
 export function procUsage(pid: number): ProcUsage {
-  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kB = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
+    return m?.[1] === undefined ? null : Number(m[1]) * 1024;
+  };
   return {
     cpuSeconds: statCpuSeconds(`/proc/${pid}/stat`),
     // The main thread's task id is the process id.
     loopCpuSeconds: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`),
-    peakRssBytes: hwm?.[1] === undefined ? null : Number(hwm[1]) * 1024,
+    peakRssBytes: kB("VmHWM"),
+    rssBytes: kB("VmRSS"),
   };
 }

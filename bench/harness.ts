@@ -15,7 +15,7 @@ const messageTimeoutMs = 15_000;
 /** After the last receipt, let the system finish its bookkeeping before reading its CPU time. */
 const settleMs = 250;
 
-interface BookEntry {
+export interface BookEntry {
   receipts: (number | null)[];
   duplicates: number;
   posts: number;
@@ -107,24 +107,14 @@ export async function drive(
   book: ReceiptBook,
   eventStatuses: readonly string[] = [],
 ): Promise<Drive> {
-  const run = `r${++runCounter}`;
+  const run = nextRun();
   const runs = [run, ...eventStatuses.map((s) => eventRun(run, s))];
   for (const r of runs) book.open(r, count);
-  const job: LoadJob = { run, port: sut.smtpPort, ...load, count, messageTimeoutMs, deadline };
-  const client = forkModule(fileURLToPath(new URL("./load-client.ts", import.meta.url)), [JSON.stringify(job)], "load client");
-  const crashed = sut.exited.then((why) => {
-    throw new Error(`the system under test died: ${why}`);
-  });
-  crashed.catch(() => undefined);
+  const crashed = died(sut);
   try {
-    const loaded = await Promise.race([
-      client.message<LoadResult>("load-result", Math.max(1, deadline - now()) + messageTimeoutMs + 5000),
-      crashed,
-    ]);
-    const accepted = loaded.acks.flatMap((ack, seq) => (ack === null ? [] : [seq]));
+    const loaded = await sendLoad(sut, load, count, deadline, run, crashed);
     const entries = runs.map((r) => book.get(r));
-    const arrived = () => entries.every((e) => accepted.every((seq) => e.receipts[seq] !== null));
-    while (!arrived() && now() < deadline) await Promise.race([sleep(20), crashed]);
+    const arrived = await waitForArrivals(entries, loaded, deadline, crashed);
     const [mail, ...events] = entries;
     return {
       starts: loaded.starts,
@@ -135,13 +125,43 @@ export async function drive(
       failures: loaded.failures,
       firstFailure: loaded.firstFailure,
       duplicates: entries.reduce((sum, e) => sum + e.duplicates, 0),
-      timedOut: !arrived() || loaded.starts.some((s) => s === null),
+      timedOut: !arrived || loaded.starts.some((s) => s === null),
       clientCpuSeconds: loaded.cpuSeconds,
     };
   } finally {
-    await client.stop(0);
     for (const r of runs) book.close(r);
   }
+}
+
+/** A fresh run name for the receipt book. */
+export const nextRun = (): string => `r${++runCounter}`;
+
+/** Rejects when the system under test exits (and never resolves otherwise). */
+export function died(sut: SystemUnderTest): Promise<never> {
+  const crashed = sut.exited.then((why) => {
+    throw new Error(`the system under test died: ${why}`);
+  });
+  crashed.catch(() => undefined);
+  return crashed;
+}
+
+/** Has the load client send `count` messages as `run`; resolves with its report, not waiting for arrivals. */
+export async function sendLoad(sut: SystemUnderTest, load: Load, count: number, deadline: number, run: string, crashed: Promise<never>): Promise<LoadResult> {
+  const job: LoadJob = { run, port: sut.smtpPort, ...load, count, messageTimeoutMs, deadline };
+  const client = forkModule(fileURLToPath(new URL("./load-client.ts", import.meta.url)), [JSON.stringify(job)], "load client");
+  try {
+    return await Promise.race([client.message<LoadResult>("load-result", Math.max(1, deadline - now()) + messageTimeoutMs + 5000), crashed]);
+  } finally {
+    await client.stop(0);
+  }
+}
+
+/** Waits until every message that got its `250` is in every book entry given; false if the deadline came first. */
+export async function waitForArrivals(entries: readonly BookEntry[], loaded: LoadResult, deadline: number, crashed: Promise<never>): Promise<boolean> {
+  const accepted = loaded.acks.flatMap((ack, seq) => (ack === null ? [] : [seq]));
+  const arrived = () => entries.every((e) => accepted.every((seq) => e.receipts[seq] !== null));
+  while (!arrived() && now() < deadline) await Promise.race([sleep(20), crashed]);
+  return arrived();
 }
 
 export interface Measured extends Drive {

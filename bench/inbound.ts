@@ -7,6 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatBacklog, runBacklog, type BacklogResult } from "./backlog.ts";
 import { cleanUpNow } from "./children.ts";
 import { measureRun, ReceiptBook, ScenarioRunner, startCollector, tlsFixture, type Collector, type ScenarioKind } from "./harness.ts";
 import { inboundRecipient } from "./messages.ts";
@@ -65,6 +66,11 @@ async function main(): Promise<number> {
   const started = Date.now();
   const inbound = await runner.run(opts.scenarios, inboundScenarios(opts, book, receiver));
   const outbound = sink === null ? { results: [], runs: [] } : await runner.run(opts.outbound, outboundScenarios(opts, { book, sink, receiver }));
+  let backlog: BacklogResult | { error: string } | null = null;
+  if (opts.backlog !== null) {
+    backlog = await runBacklog(opts, book, receiver).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+    process.stderr.write(`mailhook backlog: ${"count" in backlog ? "done" : `not run: ${backlog.error}`}\n`);
+  }
   await receiver.child.stop();
   await sink?.child.stop();
 
@@ -90,6 +96,12 @@ async function main(): Promise<number> {
         `\n${formatOutboundComparisons(outboundComparisons)}`,
     );
   }
+  if (backlog !== null) {
+    sections.push(
+      "backlog (mailhook only: the endpoint answers 503 while the mails arrive, then recovers; retry every 10 s)\n\n" +
+        ("count" in backlog ? formatBacklog(backlog) : `not run: ${backlog.error}`),
+    );
+  }
   process.stdout.write(
     `\nmailhook bench — ${availableParallelism()} × ${cpuModel}, Node ${process.version}, ` +
       `${((Date.now() - started) / 1000).toFixed(0)} s\n` +
@@ -105,6 +117,7 @@ async function main(): Promise<number> {
       runs: inbound.runs,
       target: { verdict: target.verdict, minRatio: target.minRatio },
       outbound: { results: outbound.results, comparisons: outboundComparisons, runs: outbound.runs },
+      backlog,
     };
     await writeFile(opts.json, JSON.stringify(report, null, 2) + "\n");
   }

@@ -23,6 +23,8 @@ export interface BenchOptions {
   /** Inbound scenarios. */
   scenarios: ScenarioPlan[];
   outbound: OutboundPlan[];
+  /** The backlog scenario (backlog.ts), mailhook only; null unless asked for. */
+  backlog: { count: number; concurrency: number } | null;
   /** Hard limit per scenario and system, warm-up included. */
   timeoutMs: number;
   /** The mailhook CLI entry to run; null: bin/mailhook.ts of this checkout. */
@@ -48,7 +50,8 @@ everything on 127.0.0.1, and the ratio mailhook/baseline per scenario:
   --conn-concurrency C    connections in "per-connection" mode (default 256)         env BENCH_CONN_CONCURRENCY
   --timeout SECONDS       hard limit per scenario and system (default 60)            env BENCH_TIMEOUT
   --repeat R              runs per scenario; the median is reported (default 1)      env BENCH_REPEAT
-  --benches LIST          inbound,relay,events (default all three)
+  --benches LIST          inbound,relay,events,backlog (default inbound,relay,events); backlog: the
+                          endpoint down while mail arrives, then up (mailhook only, bench/backlog.ts)
   --systems LIST          baseline,floor,mailhook (default baseline,mailhook); floor is the durable
                           floor, the least a durable relay can do (bench/durable-floor.ts), inbound only
   --sizes LIST            inbound: small,large (default both): ~2 KB text; ~100 KB with a 70 KB attachment
@@ -58,7 +61,7 @@ everything on 127.0.0.1, and the ratio mailhook/baseline per scenario:
   --help
 
 Default messages per scenario: inbound small/reuse 8000, small/per-connection 4000, large/reuse 3000,
-large/per-connection 2000; relay 4000; events 4000 (relay and events: small, reuse). smtp-server holds every new connection 100 ms before its greeting, so in
+large/per-connection 2000; relay 4000; events 4000 (relay and events: small, reuse); backlog 50000 (small, reuse). smtp-server holds every new connection 100 ms before its greeting, so in
 per-connection mode C connections carry at most C / 0.1 s messages/s: at C=64 both systems would top
 out near 600/s on the greeting alone, hence the default of 256.`;
 
@@ -120,17 +123,20 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   const connC = positiveInt("--conn-concurrency", values["conn-concurrency"] ?? env.BENCH_CONN_CONCURRENCY) ?? 256;
   const timeout = positiveInt("--timeout", values.timeout ?? env.BENCH_TIMEOUT) ?? 60;
   const count = (base: number) => n ?? (values.quick === true ? Math.max(50, Math.round(base / 5)) : base);
-  const benches = list("--benches", values.benches, ["inbound", "relay", "events"] as const);
+  const benches = list("--benches", values.benches, ["inbound", "relay", "events", "backlog"] as const, ["inbound", "relay", "events"]);
   const sizes = list("--sizes", values.sizes, ["small", "large"] as const);
   const modes = list("--modes", values.modes, ["reuse", "per-connection"] as const);
   const scenarios = !benches.includes("inbound") ? [] : sizes.flatMap((size) =>
     modes.map((mode): ScenarioPlan => ({ size, mode, count: count(defaultCounts[`${size}/${mode}`]), concurrency: mode === "reuse" ? reuseC : connC })),
   );
   const outbound = benches.flatMap((b): OutboundPlan[] =>
-    b === "inbound" ? [] : [{ scenario: b, count: count(defaultOutboundCounts[b]), concurrency: reuseC }],
+    b === "inbound" || b === "backlog" ? [] : [{ scenario: b, count: count(defaultOutboundCounts[b]), concurrency: reuseC }],
   );
   // Baseline first in every scenario: the yardsticks are measured before the thing measured against them.
   const systems = list("--systems", values.systems, ["baseline", "floor", "mailhook"] as const, ["baseline", "mailhook"]);
+  if (benches.includes("backlog") && !systems.includes("mailhook")) {
+    throw new UsageError("--benches backlog measures mailhook alone: --systems must include mailhook");
+  }
   if (systems.includes("floor") && outbound.length > 0) {
     throw new UsageError("--systems floor: the durable floor receives and posts mail, it does not relay; use it with --benches inbound");
   }
@@ -138,6 +144,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     systems,
     scenarios,
     outbound,
+    backlog: benches.includes("backlog") ? { count: count(50_000), concurrency: reuseC } : null,
     timeoutMs: timeout * 1000,
     repeat: positiveInt("--repeat", values.repeat ?? env.BENCH_REPEAT) ?? 1,
     mailhookBin: values.mailhook ?? null,

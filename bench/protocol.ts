@@ -63,6 +63,12 @@ export interface OutboundBaselineJob {
   events: { url: string; caFile: string } | null;
 }
 
+/** Harness → receiver: the `/outage` endpoint goes down (503 to everything) or comes back (backlog.ts). */
+export interface Outage {
+  type: "outage";
+  down: boolean;
+}
+
 export interface Ready {
   type: "ready";
   port: number;

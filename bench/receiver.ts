@@ -3,12 +3,14 @@
 // - `/events`: EventWebhook batches (JSON body, as mailhook's `contentType: json` and the outbound baseline
 //   send them): every item counts, under `eventRun(run, status)`, its token taken from its `subject`; the
 //   batch counts as a post of its first item's.
+// - `/outage`: an endpoint that is down (the backlog scenario, backlog.ts): 503 to everything, nothing
+//   counted, while down (the harness sends `{ type: "outage", down }`); when up, like any other path.
 // - any other path: one mail per post (inbound); its token is found with one regex over the body.
 // Run by the harness with fork(); argv: <certFile> <keyFile>.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { performance } from "node:perf_hooks";
-import { eventRun, tokenPattern } from "./protocol.ts";
+import { eventRun, isMessage, tokenPattern, type Outage } from "./protocol.ts";
 import { harnessChannel, listenAndAnnounce, ReceiptReporter } from "./receipt-reporter.ts";
 
 const [certFile, keyFile] = process.argv.slice(2);
@@ -48,6 +50,10 @@ function eventPost(body: Buffer, at: number): void {
 }
 
 const endpointDelayMs = Number(process.env.BENCH_ENDPOINT_DELAY_MS ?? 0);
+let outage = true;
+process.on("message", (m: unknown) => {
+  if (isMessage<Outage>(m, "outage")) outage = m.down;
+});
 
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
   const chunks: Buffer[] = [];
@@ -60,6 +66,10 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
     const at = performance.timeOrigin + performance.now();
     if (bytes > maxBodyBytes) {
       res.writeHead(413).end();
+      return;
+    }
+    if (outage && req.url === "/outage") {
+      res.writeHead(503).end();
       return;
     }
     // An endpoint across a network answers later than one on loopback: BENCH_ENDPOINT_DELAY_MS

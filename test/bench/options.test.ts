@@ -17,6 +17,13 @@ test("the durable floor runs only when asked for, and only in the inbound scenar
   assert.throws(() => parseOptions(["--systems", "floor"], {}), /durable floor .*--benches inbound/);
 });
 
+test("the backlog scenario runs only when asked for, and needs mailhook", () => {
+  assert.equal(parseOptions([], {}).backlog, null);
+  assert.deepEqual(parseOptions(["--benches", "backlog"], {}).backlog, { count: 50_000, concurrency: 16 });
+  assert.deepEqual(parseOptions(["--benches", "backlog", "--quick"], {}).backlog, { count: 10_000, concurrency: 16 });
+  assert.throws(() => parseOptions(["--benches", "backlog", "--systems", "baseline"], {}), /backlog measures mailhook alone/);
+});
+
 test("--quick shortens every scenario and --n overrides the counts", () => {
   const quick = parseOptions(["--quick"], {});
   const full = parseOptions([], {});
