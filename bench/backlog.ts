@@ -39,6 +39,8 @@ export interface BacklogResult {
   drainMsgsPerSecond: number | null;
   received: number;
   duplicates: number;
+  /** Posts the endpoint refused while it was down: what the relay's retries cost it. */
+  refusedPosts: number;
   timedOut: boolean;
   error?: string;
 }
@@ -101,9 +103,12 @@ export async function runBacklog(opts: BenchOptions, book: ReceiptBook, receiver
     const firstStart = loaded.starts.reduce<number>((min, s) => (s === null ? min : Math.min(min, s)), Infinity);
     const tenth = Math.max(1, Math.floor(acks.length / 10));
 
+    // Receipts reach the book in 50 ms batches: let the refusals of the outage arrive first.
+    await sleep(100);
+    const entry = book.get(run);
+    const refusedPosts = entry.refused;
     const recoveredAt = now();
     outage(false);
-    const entry = book.get(run);
     const arrived = await waitForArrivals([entry], loaded, recoveredAt + opts.timeoutMs, crashed);
     const receipts = entry.receipts.filter((r): r is number => r !== null);
     const lastReceipt = receipts.length === 0 ? null : receipts.reduce((max, r) => Math.max(max, r), -Infinity);
@@ -123,6 +128,7 @@ export async function runBacklog(opts: BenchOptions, book: ReceiptBook, receiver
       drainMsgsPerSecond: drainSeconds === null || drainSeconds <= 0 ? null : receipts.length / drainSeconds,
       received: receipts.length,
       duplicates: entry.duplicates,
+      refusedPosts,
       timedOut: !arrived,
     };
   } finally {
@@ -135,7 +141,7 @@ export async function runBacklog(opts: BenchOptions, book: ReceiptBook, receiver
 }
 
 export function formatBacklog(r: BacklogResult): string {
-  const headers = ["mails", "accepted", "intake msgs/s", "first/last 10% msgs/s", "250 p99 ms", "CPU ms/mail", "RSS MiB start/intake peak/end", "drain s", "drain msgs/s", "received", "notes"];
+  const headers = ["mails", "accepted", "intake msgs/s", "first/last 10% msgs/s", "250 p99 ms", "CPU ms/mail", "RSS MiB start/intake peak/end", "posts refused", "drain s", "drain msgs/s", "received", "notes"];
   const notes = [
     r.error === undefined ? "" : `not run: ${r.error}`,
     r.failures > 0 ? `${r.failures} refused/failed (${r.firstFailure ?? "?"})` : "",
@@ -145,7 +151,7 @@ export function formatBacklog(r: BacklogResult): string {
   const m = r.rssMiB;
   return formatTable(headers, [[
     String(r.count), String(r.accepted), num(r.intakeMsgsPerSecond, 0), `${num(r.firstTenthMsgsPerSecond, 0)}/${num(r.lastTenthMsgsPerSecond, 0)}`,
-    num(r.ackLatencyP99Ms, 1), num(r.intakeCpuMsPerMessage, 2), `${num(m.start, 0)}/${num(m.intakePeak, 0)}/${num(m.intakeEnd, 0)}`,
+    num(r.ackLatencyP99Ms, 1), num(r.intakeCpuMsPerMessage, 2), `${num(m.start, 0)}/${num(m.intakePeak, 0)}/${num(m.intakeEnd, 0)}`, String(r.refusedPosts),
     num(r.drainSeconds, 1), num(r.drainMsgsPerSecond, 0), String(r.received), notes.join("; "),
   ]]) + `\nRSS while draining: peak ${num(m.drainPeak, 0)} MiB`;
 }

@@ -19,6 +19,8 @@ export interface BookEntry {
   receipts: (number | null)[];
   duplicates: number;
   posts: number;
+  /** Posts the endpoint refused (the backlog scenario's outage). */
+  refused: number;
 }
 
 /** First receipt per message, per run (and per run and event status), as the collectors report them. */
@@ -26,7 +28,7 @@ export class ReceiptBook {
   #runs = new Map<string, BookEntry>();
 
   open(run: string, count: number): void {
-    this.#runs.set(run, { receipts: new Array<number | null>(count).fill(null), duplicates: 0, posts: 0 });
+    this.#runs.set(run, { receipts: new Array<number | null>(count).fill(null), duplicates: 0, posts: 0, refused: 0 });
   }
 
   add(batch: Receipts): void {
@@ -42,6 +44,10 @@ export class ReceiptBook {
     for (const run of batch.posts) {
       const book = this.#runs.get(run);
       if (book !== undefined) book.posts++;
+    }
+    for (const run of batch.refused) {
+      const book = this.#runs.get(run);
+      if (book !== undefined) book.refused++;
     }
   }
 

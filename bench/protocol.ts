@@ -54,6 +54,8 @@ export interface Receipts {
   duplicates: string[];
   /** Posts without a token, since the last batch. */
   unknown: number;
+  /** The run of each post the endpoint refused (503 from `/outage` while it is down), since the last batch. */
+  refused: string[];
 }
 
 /** The outbound baseline's job, passed as its single argument (JSON). */

@@ -24,15 +24,17 @@ export class ReceiptReporter {
   #duplicates: string[] = [];
   #posts: string[] = [];
   #unknown = 0;
+  #refused: string[] = [];
 
   constructor(send: (batch: Receipts) => void) {
     setInterval(() => {
-      if (this.#items.length === 0 && this.#duplicates.length === 0 && this.#posts.length === 0 && this.#unknown === 0) return;
-      send({ type: "receipts", items: this.#items, duplicates: this.#duplicates, posts: this.#posts, unknown: this.#unknown });
+      if (this.#items.length === 0 && this.#duplicates.length === 0 && this.#posts.length === 0 && this.#unknown === 0 && this.#refused.length === 0) return;
+      send({ type: "receipts", items: this.#items, duplicates: this.#duplicates, posts: this.#posts, unknown: this.#unknown, refused: this.#refused });
       this.#items = [];
       this.#duplicates = [];
       this.#posts = [];
       this.#unknown = 0;
+      this.#refused = [];
     }, 50);
   }
 
@@ -59,6 +61,12 @@ export class ReceiptReporter {
   /** A request (a post, an event batch) that carried tokens of `run`. */
   post(run: string): void {
     this.#posts.push(run);
+  }
+
+  /** A post the endpoint refused, whose token is somewhere in `text`: not a receipt. */
+  refusedMail(text: string): void {
+    const run = tokenPattern.exec(text)?.[1];
+    if (run !== undefined) this.#refused.push(run);
   }
 
   /** A request without any token. */

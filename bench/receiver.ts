@@ -70,6 +70,7 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
     }
     if (outage && req.url === "/outage") {
       res.writeHead(503).end();
+      reporter.refusedMail(Buffer.concat(chunks).toString("latin1"));
       return;
     }
     // An endpoint across a network answers later than one on loopback: BENCH_ENDPOINT_DELAY_MS

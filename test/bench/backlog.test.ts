@@ -15,11 +15,11 @@ test("the backlog table says what went wrong", () => {
     count: 10, accepted: 9, failures: 1, firstFailure: "451 busy", intakeMsgsPerSecond: 90, firstTenthMsgsPerSecond: 100,
     lastTenthMsgsPerSecond: 80, ackLatencyP99Ms: 12, intakeCpuMsPerMessage: 0.4,
     rssMiB: { start: 150, intakePeak: 200, intakeEnd: 190, drainPeak: 210 },
-    drainSeconds: 10, drainMsgsPerSecond: 0.9, received: 9, duplicates: 0, timedOut: false,
+    drainSeconds: 10, drainMsgsPerSecond: 0.9, received: 9, duplicates: 0, refusedPosts: 27, timedOut: false,
   };
   const table = formatBacklog(r);
   assert.match(table, /100\/80/);
-  assert.match(table, /150\/200\/190/);
+  assert.match(table, /150\/200\/190\s+27\s/);
   assert.match(table, /1 refused\/failed \(451 busy\)/);
   assert.match(table, /peak 210 MiB/);
 });
