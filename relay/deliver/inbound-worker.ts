@@ -6,12 +6,14 @@
 //
 // Which webhooks are served is read from the live configuration at every claim and every attempt, so
 // a reload (new endpoint, rotated Secret, suspension) applies to jobs already waiting. Jobs whose
-// webhook is suspended, invalid or deleted are held, never dropped: they resume when it comes back.
+// webhook is suspended, invalid or deleted are held, never dropped: they resume when it comes back. So
+// are the jobs of a webhook whose endpoint keeps failing, between probes (delivery-breaker.ts).
 import type { InboundWebhookConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "../metrics/metrics.ts";
-import { nextInboundAttempt } from "../queue/schedule.ts";
+import { inboundRetryDeadline, nextInboundAttempt } from "../queue/schedule.ts";
 import { DEAD_PRUNE_CHUNK, type InboundJob, type Spool } from "../queue/store.ts";
+import { breakerTarget, DeliveryBreaker } from "./delivery-breaker.ts";
 import type { InboundPoster } from "./inbound-post.ts";
 
 export interface InboundWorkerOptions {
@@ -39,6 +41,11 @@ const MOVE_BODIES_AFTER_MS = 60_000;
 const MOVE_BODIES_EVERY_MS = 15_000;
 const MOVE_BODIES_CHUNK = 500;
 
+/** Failed posts in a row after which a webhook's endpoint is taken to be down (delivery-breaker.ts). */
+const BREAKER_OPEN_AFTER = 5;
+/** Jobs of a held webhook given up per transaction once their retry period has ended. */
+const EXPIRE_CHUNK = 500;
+
 /** How long a job whose outcome could not be recorded waits before it is tried again. */
 const OUTCOME_FAILURE_PAUSE_MS = 30_000;
 // A safety net under the spool's own next-due time: the loop looks again at least this often.
@@ -59,6 +66,9 @@ export class InboundDeliveryWorker {
   readonly #o: InboundWorkerOptions;
   readonly #now: () => number;
   readonly #inFlightByWebhook = new Map<string, number>();
+  readonly #breaker = new DeliveryBreaker(BREAKER_OPEN_AFTER);
+  /** Webhooks whose expired held jobs are being given up (#giveUpExpired). */
+  readonly #expiring = new Set<string>();
   /** Fresh jobs already leased, waiting for a slot, in arrival order. */
   #ready: { job: InboundJob; raw: Buffer }[] = [];
   #readyBytes = 0;
@@ -95,7 +105,13 @@ export class InboundDeliveryWorker {
     const webhooks = this.#o.webhooks();
     for (const job of mail.jobs) {
       const hook = webhooks.get(job.webhookKey);
-      if (hook === undefined || hook.suspended || !this.#o.spool.claim(job.id, job.webhookKey, mail.message.receivedAt)) {
+      if (
+        hook === undefined ||
+        hook.suspended ||
+        // Its endpoint is taken to be down: the mail waits in the spool for the probe's answer.
+        this.#breaker.allowance(breakerTarget(hook.key, hook.endpoint), this.#now()) !== Infinity ||
+        !this.#o.spool.claim(job.id, job.webhookKey, mail.message.receivedAt)
+      ) {
         this.#backlog = true;
         continue;
       }
@@ -146,7 +162,14 @@ export class InboundDeliveryWorker {
   }
 
   #hasRoom(webhookKey: string): boolean {
-    return this.#inFlight < this.#o.concurrency && (this.#inFlightByWebhook.get(webhookKey) ?? 0) < this.#o.perWebhookConcurrency;
+    return this.#inFlight < this.#o.concurrency && (this.#inFlightByWebhook.get(webhookKey) ?? 0) < this.#cap(webhookKey, this.#now());
+  }
+
+  /** Posts of a webhook that may be in flight: its share, or what its endpoint's breaker allows. */
+  #cap(webhookKey: string, now: number): number {
+    const hook = this.#o.webhooks().get(webhookKey);
+    const allowance = hook === undefined ? Infinity : this.#breaker.allowance(breakerTarget(hook.key, hook.endpoint), now);
+    return Math.min(this.#o.perWebhookConcurrency, allowance);
   }
 
   /** Claims due jobs while there are free slots and the spool may have some. */
@@ -165,17 +188,28 @@ export class InboundDeliveryWorker {
     if (this.#now() - this.#lastPrune >= PRUNE_EVERY_MS) this.#pruneDead();
     if (this.#now() - this.#lastBodyMove >= MOVE_BODIES_EVERY_MS) this.#moveQueuedBodies();
     if (!this.#backlog) return;
+    const now = this.#now();
     const serving = new Set<string>();
-    for (const [key, hook] of this.#o.webhooks()) if (!hook.suspended) serving.add(key);
+    // The earliest end of a hold on a webhook whose endpoint is taken to be down: it is not served till then.
+    let heldUntil = Infinity;
+    for (const [key, hook] of this.#o.webhooks()) {
+      if (hook.suspended) continue;
+      const held = this.#breaker.heldUntil(breakerTarget(key, hook.endpoint), now);
+      if (held === undefined) serving.add(key);
+      else heldUntil = Math.min(heldUntil, held);
+    }
 
     while (this.#inFlight < this.#o.concurrency) {
       // Claim no more at once than the fullest serving webhook can still take, so no claim can push
-      // one webhook past its share (claims come in due order across webhooks).
+      // one webhook past its share (claims come in due order across webhooks); a webhook probing its
+      // endpoint takes one post.
       const full = new Set<string>();
       let room = this.#o.perWebhookConcurrency;
-      for (const [key, n] of this.#inFlightByWebhook) {
-        if (n >= this.#o.perWebhookConcurrency) full.add(key);
-        else if (serving.has(key)) room = Math.min(room, this.#o.perWebhookConcurrency - n);
+      for (const key of serving) {
+        const n = this.#inFlightByWebhook.get(key) ?? 0;
+        const cap = this.#cap(key, now);
+        if (n >= cap) full.add(key);
+        else room = Math.min(room, cap - n);
       }
       const limit = Math.min(room, this.#o.concurrency - this.#inFlight);
       const jobs = this.#o.spool.claimDue(this.#now(), limit, { onlyWebhookKeys: serving, excludeWebhookKeys: full });
@@ -188,7 +222,8 @@ export class InboundDeliveryWorker {
       }
     }
     // With a backlog, finishing posts pump again; without one, sleep until the next due attempt.
-    if (!this.#backlog) this.#armTimer(this.#o.spool.nextDueAt({ onlyWebhookKeys: serving }) ?? Infinity, true);
+    if (!this.#backlog) this.#armTimer(Math.min(this.#o.spool.nextDueAt({ onlyWebhookKeys: serving }) ?? Infinity, heldUntil), true);
+    else if (heldUntil !== Infinity) this.#armTimer(heldUntil, false);
   }
 
   /** Wakes the loop at `at` (or earlier if already due sooner); `reset` replaces a later wake-up. */
@@ -258,6 +293,33 @@ export class InboundDeliveryWorker {
     move().catch((err: unknown) => this.#o.logger.error("bodies of queued inbound mail could not be moved into the spool database", { err }));
   }
 
+  /**
+   * A held webhook's jobs are not tried between probes, so nothing else would end those whose retry
+   * period is over: they are given up here, as their next failed attempt would have done.
+   */
+  #giveUpExpired(hook: InboundWebhookConfig): void {
+    if (this.#expiring.has(hook.key)) return;
+    // As nextInboundAttempt decides: given up once the next regular attempt would fall past the period
+    // (the deadline of a job first seen at 0 is the period's length).
+    const firstSeenBefore = this.#now() + hook.retry.intervalSeconds * 1000 - inboundRetryDeadline(hook.retry, 0);
+    const days = hook.retry.periodDays === 1 ? "1 day" : `${hook.retry.periodDays} days`;
+    const reason = `retry period of ${days} ended while the endpoint kept failing`;
+    const expire = async () => {
+      let n: number;
+      do {
+        n = await this.#o.spool.giveUpExpired(hook.key, firstSeenBefore, reason, EXPIRE_CHUNK);
+        if (n > 0) {
+          this.#o.metrics.gaveUp.inc({ webhook: hook.key, reason: "period_exceeded" }, n);
+          this.#o.logger.error("inbound deliveries given up: retry period over while the endpoint kept failing", { webhook: hook.key, jobs: n });
+        }
+      } while (n >= EXPIRE_CHUNK && !this.#stopping);
+    };
+    this.#expiring.add(hook.key);
+    expire()
+      .catch((err: unknown) => this.#o.logger.error("expired inbound deliveries could not be given up", { webhook: hook.key, err }))
+      .finally(() => this.#expiring.delete(hook.key));
+  }
+
   #releaseLater(jobId: string): void {
     setTimeout(() => {
       this.#o.spool.release(jobId);
@@ -306,6 +368,8 @@ export class InboundDeliveryWorker {
       return;
     }
     const { outcome } = result;
+    const target = breakerTarget(hook.key, hook.endpoint);
+    if (outcome.classification.kind !== "retry") this.#breaker.succeeded(target);
     metrics.postDuration.observe({ webhook: hook.key }, outcome.durationMs / 1000);
     const attempts = job.attempts + 1;
     const fields = { job: job.id, webhook: hook.key, attempts, status: outcome.status };
@@ -326,6 +390,8 @@ export class InboundDeliveryWorker {
       case "retry": {
         const { reason, retryAfterMs } = outcome.classification;
         const next = nextInboundAttempt(hook.retry, { attempts, firstSeenAt: job.firstSeenAt }, this.#now(), retryAfterMs);
+        const retryAt = next.kind === "retry" ? next.at : this.#now() + hook.retry.intervalSeconds * 1000;
+        if (this.#breaker.failed(target, retryAt)) this.#giveUpExpired(hook);
         if (next.kind === "retry") {
           // The wake-up is armed once the reschedule has committed: until then the job is leased, and
           // a rescan meanwhile (a reload) would re-arm the timer without it, for up to MAX_SLEEP_MS.

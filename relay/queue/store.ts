@@ -168,6 +168,7 @@ const SQL = {
   deleteJob: "DELETE FROM inbound_jobs WHERE id = ? RETURNING message_id",
   deleteMessageIfDone: `DELETE FROM inbound_messages
     WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM inbound_jobs WHERE message_id = ?1) RETURNING body_segment`,
+  expiredJobs: `SELECT id FROM inbound_jobs WHERE webhook_key = ? AND first_seen_at < ? ORDER BY first_seen_at LIMIT ?`,
   recordDead: `INSERT INTO inbound_dead_jobs (id, seq, message_id, webhook_key, recipient, attempts, first_seen_at,
       last_error, received_at, envelope_from, remote_address, reason, given_up_at)
     SELECT j.id, j.seq, j.message_id, j.webhook_key, j.recipient, j.attempts, j.first_seen_at, j.last_error,
@@ -474,6 +475,24 @@ export class Spool {
     const at = this.#now();
     const why = clip(reason);
     return this.#write(false, () => Number(this.#sql.recordDead.run(why, at, jobId).changes) > 0 && this.#removeJob(jobId), jobId);
+  }
+
+  /**
+   * Gives up, with `reason`, up to `limit` jobs of a webhook first seen before `firstSeenBefore` and not
+   * in flight: jobs a held webhook (delivery-breaker.ts) never got to try before their retry period
+   * ended. Resolves with how many went.
+   */
+  giveUpExpired(webhookKey: string, firstSeenBefore: number, reason: string, limit: number): Promise<number> {
+    const at = this.#now();
+    const why = clip(reason);
+    return this.#write(false, () => {
+      let n = 0;
+      for (const row of this.#sql.expiredJobs.all(webhookKey, firstSeenBefore, limit)) {
+        const id = String(row.id);
+        if (!this.#leases.has(id) && Number(this.#sql.recordDead.run(why, at, id).changes) > 0 && this.#removeJob(id)) n++;
+      }
+      return n;
+    });
   }
 
   /**

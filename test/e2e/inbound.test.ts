@@ -195,6 +195,37 @@ describe("retries and outcomes", () => {
     assert.match(await h.metric("mailhook_inbound_pending_jobs"), /^(?!.*webhook=)/s);
   });
 
+  test("an endpoint that keeps failing is probed by one post at a time, and the mail held meanwhile follows its recovery", async () => {
+    const { h, rx } = await setup();
+    rx.respondWith((_req, res) => res.writeHead(503).end());
+    h.relay.applyWebhooks({ inbound: [inboundWebhook("a", `${rx.origin}/a`)] }); // retry every 1 s
+    for (let i = 0; i < 12; i++) await h.send({ to: "x@example.com", subject: `held ${i}` });
+    await sleep(3500);
+    // Retrying each mail every second would have made 12 posts and about 36 retries by now; after
+    // 5 failures in a row the endpoint is taken to be down and probed once a second.
+    assert.ok(rx.requests.length <= 14, `${rx.requests.length} posts to an endpoint that is down`);
+    assert.match(await h.metric("mailhook_inbound_pending_jobs"), /webhook="default\/a"} 12/);
+    rx.respondWith((_req, res) => res.writeHead(204).end());
+    await waitFor(async () => sumOf(await h.metric("mailhook_inbound_posts_total"), 'outcome="success"') === 12);
+    const ids = new Set(rx.requests.map((r) => r.headers["webhook-id"]));
+    assert.equal(ids.size, 12);
+  });
+
+  test("held mail whose retry period ends is given up, all of it, not one probe at a time", async () => {
+    let offset = 0;
+    const { h, rx } = await setup({}, { now: () => Date.now() + offset });
+    rx.respondWith((_req, res) => res.writeHead(500).end());
+    const set = { inbound: [inboundWebhook("a", `${rx.origin}/a`, { retry: { intervalSeconds: 10, periodDays: 1 } })] };
+    h.relay.applyWebhooks(set);
+    for (let i = 0; i < 8; i++) await h.send({ to: "x@example.com", subject: `doomed ${i}` });
+    await waitFor(async () => sumOf(await h.metric("mailhook_inbound_posts_total"), 'outcome="retry"') === 5);
+    offset = 2 * 86_400_000;
+    h.relay.applyWebhooks(set); // a reload wakes the worker: the hold is over, one post probes
+    await waitFor(async () => /reason="period_exceeded"} 8/.test(await h.metric("mailhook_inbound_gave_up_total")));
+    assert.match(await h.metric("mailhook_inbound_pending_jobs"), /^(?!.*webhook=)/s);
+    assert.equal(rx.requests.length, 6);
+  });
+
   test("410 Gone stops retrying that post at once", async () => {
     const { h, rx } = await setup();
     rx.respondWith((_req, res) => res.writeHead(410).end());
