@@ -1,7 +1,7 @@
 // Whether a webhook's endpoint is taken to be down. Retrying every queued post at its interval hammers an
 // endpoint that is down with the whole backlog (the bench's backlog scenario: 190,909 refused posts in
-// 35 s for 100,000 queued mails) and spends the relay's CPU on failures. So after OPEN_AFTER failed
-// posts in a row the webhook is held: none of its posts start until the hold ends (the failed post's
+// 35 s for 100,000 queued mails) and spends the relay's CPU on failures. So after enough failed posts
+// in a row (inbound-worker.ts says how many) the webhook is held: none of its posts start until the hold ends (the failed post's
 // next attempt, Retry-After included); then one post alone probes the endpoint. Its success lets
 // everything through again; its failure holds the webhook once more. Held jobs wait in the spool,
 // due, and their retry period still ends them (inbound-worker.ts gives those up).

@@ -41,8 +41,13 @@ const MOVE_BODIES_AFTER_MS = 60_000;
 const MOVE_BODIES_EVERY_MS = 15_000;
 const MOVE_BODIES_CHUNK = 500;
 
-/** Failed posts in a row after which a webhook's endpoint is taken to be down (delivery-breaker.ts). */
-const BREAKER_OPEN_AFTER = 5;
+/**
+ * Failed posts in a row after which a webhook's endpoint is taken to be down (delivery-breaker.ts): at
+ * least this many, and at least one full wave of its posts in flight. An endpoint that is down fails its
+ * whole first wave; one that fails a share of its posts almost never fails that many in a row (at 50%
+ * failures and 32 in flight: 0.5^32), so a flaky endpoint is not held back.
+ */
+const BREAKER_MIN_OPEN_AFTER = 5;
 /** Jobs of a held webhook given up per transaction once their retry period has ended. */
 const EXPIRE_CHUNK = 500;
 
@@ -66,7 +71,7 @@ export class InboundDeliveryWorker {
   readonly #o: InboundWorkerOptions;
   readonly #now: () => number;
   readonly #inFlightByWebhook = new Map<string, number>();
-  readonly #breaker = new DeliveryBreaker(BREAKER_OPEN_AFTER);
+  readonly #breaker: DeliveryBreaker;
   /** Webhooks whose expired held jobs are being given up (#giveUpExpired). */
   readonly #expiring = new Set<string>();
   /** Fresh jobs already leased, waiting for a slot, in arrival order. */
@@ -88,6 +93,7 @@ export class InboundDeliveryWorker {
   constructor(options: InboundWorkerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#breaker = new DeliveryBreaker(Math.max(BREAKER_MIN_OPEN_AFTER, options.perWebhookConcurrency));
   }
 
   /** Looks at the spool again: at start-up and after a configuration change (a resumed webhook). */

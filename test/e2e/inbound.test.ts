@@ -196,7 +196,8 @@ describe("retries and outcomes", () => {
   });
 
   test("an endpoint that keeps failing is probed by one post at a time, and the mail held meanwhile follows its recovery", async () => {
-    const { h, rx } = await setup();
+    // 4 posts in flight per webhook: taken to be down after 5 failures in a row.
+    const { h, rx } = await setup({ endpoints: { maxConnectionsPerOrigin: 4 } });
     rx.respondWith((_req, res) => res.writeHead(503).end());
     h.relay.applyWebhooks({ inbound: [inboundWebhook("a", `${rx.origin}/a`)] }); // retry every 1 s
     for (let i = 0; i < 12; i++) await h.send({ to: "x@example.com", subject: `held ${i}` });
@@ -213,17 +214,19 @@ describe("retries and outcomes", () => {
 
   test("held mail whose retry period ends is given up, all of it, not one probe at a time", async () => {
     let offset = 0;
-    const { h, rx } = await setup({}, { now: () => Date.now() + offset });
+    const { h, rx } = await setup({ endpoints: { maxConnectionsPerOrigin: 4 } }, { now: () => Date.now() + offset });
     rx.respondWith((_req, res) => res.writeHead(500).end());
     const set = { inbound: [inboundWebhook("a", `${rx.origin}/a`, { retry: { intervalSeconds: 10, periodDays: 1 } })] };
     h.relay.applyWebhooks(set);
     for (let i = 0; i < 8; i++) await h.send({ to: "x@example.com", subject: `doomed ${i}` });
-    await waitFor(async () => sumOf(await h.metric("mailhook_inbound_posts_total"), 'outcome="retry"') === 5);
+    // 5 failures in a row hold the webhook (a post or two may have started before the fifth failed).
+    await waitFor(async () => sumOf(await h.metric("mailhook_inbound_posts_total"), 'outcome="retry"') >= 5);
     offset = 2 * 86_400_000;
     h.relay.applyWebhooks(set); // a reload wakes the worker: the hold is over, one post probes
     await waitFor(async () => /reason="period_exceeded"} 8/.test(await h.metric("mailhook_inbound_gave_up_total")));
     assert.match(await h.metric("mailhook_inbound_pending_jobs"), /^(?!.*webhook=)/s);
-    assert.equal(rx.requests.length, 6);
+    // One post per mail at most before the hold, and one probe after it.
+    assert.ok(rx.requests.length <= 9, `${rx.requests.length} posts`);
   });
 
   test("410 Gone stops retrying that post at once", async () => {
