@@ -143,6 +143,24 @@ export class InboundDeliveryWorker {
     }
   }
 
+  /**
+   * Gives a held webhook's fresh jobs waiting in memory back to the spool: they wait there with the
+   * rest, claimable by the probe, instead of holding memory and a lease nobody would end.
+   */
+  #returnReady(webhookKey: string): void {
+    const kept: { job: InboundJob; raw: Buffer }[] = [];
+    for (const entry of this.#ready) {
+      if (entry.job.webhookKey !== webhookKey) {
+        kept.push(entry);
+        continue;
+      }
+      this.#readyBytes -= entry.raw.byteLength;
+      this.#o.spool.release(entry.job.id);
+      this.#backlog = true;
+    }
+    this.#ready = kept;
+  }
+
   /** Starts waiting fresh jobs whose webhook has a free slot, oldest first. */
   #startReady(): void {
     for (let i = 0; i < this.#ready.length && this.#inFlight < this.#o.concurrency; ) {
@@ -397,7 +415,10 @@ export class InboundDeliveryWorker {
         const { reason, retryAfterMs } = outcome.classification;
         const next = nextInboundAttempt(hook.retry, { attempts, firstSeenAt: job.firstSeenAt }, this.#now(), retryAfterMs);
         const retryAt = next.kind === "retry" ? next.at : this.#now() + hook.retry.intervalSeconds * 1000;
-        if (this.#breaker.failed(target, retryAt)) this.#giveUpExpired(hook);
+        if (this.#breaker.failed(target, retryAt)) {
+          this.#returnReady(hook.key);
+          this.#giveUpExpired(hook);
+        }
         if (next.kind === "retry") {
           // The wake-up is armed once the reschedule has committed: until then the job is leased, and
           // a rescan meanwhile (a reload) would re-arm the timer without it, for up to MAX_SLEEP_MS.
