@@ -114,8 +114,9 @@ export class InboundDeliveryWorker {
       if (
         hook === undefined ||
         hook.suspended ||
-        // Its endpoint is taken to be down: the mail waits in the spool for the probe's answer.
-        this.#breaker.allowance(breakerTarget(hook.key, hook.endpoint), this.#now()) !== Infinity ||
+        // Its endpoint is taken to be down and held: the mail waits in the spool. (Once the hold is
+        // over, fresh mail may be the probe.)
+        this.#breaker.allowance(breakerTarget(hook.key, hook.endpoint), this.#now()) === 0 ||
         !this.#o.spool.claim(job.id, job.webhookKey, mail.message.receivedAt)
       ) {
         this.#backlog = true;
@@ -321,14 +322,17 @@ export class InboundDeliveryWorker {
    * A held webhook's jobs are not tried between probes, so nothing else would end those whose retry
    * period is over: they are given up here, as their next failed attempt would have done.
    */
-  #giveUpExpired(hook: InboundWebhookConfig): void {
-    if (this.#expiring.has(hook.key)) return;
+  #giveUpExpired(webhookKey: string): void {
+    const hook = this.#o.webhooks().get(webhookKey);
+    // A webhook suspended or gone meanwhile keeps its deliveries, as always.
+    if (hook === undefined || hook.suspended || this.#expiring.has(hook.key)) return;
     // As nextInboundAttempt decides: given up once the next regular attempt would fall past the period
     // (the deadline of a job first seen at 0 is the period's length).
     const firstSeenBefore = this.#now() + hook.retry.intervalSeconds * 1000 - inboundRetryDeadline(hook.retry, 0);
     const days = hook.retry.periodDays === 1 ? "1 day" : `${hook.retry.periodDays} days`;
     const reason = `retry period of ${days} ended while the endpoint kept failing`;
     const expire = async () => {
+      // Until a chunk gives up nothing: one holding a job in flight (leased, skipped) gives up the rest.
       let n: number;
       do {
         n = await this.#o.spool.giveUpExpired(hook.key, firstSeenBefore, reason, EXPIRE_CHUNK);
@@ -336,7 +340,7 @@ export class InboundDeliveryWorker {
           this.#o.metrics.gaveUp.inc({ webhook: hook.key, reason: "period_exceeded" }, n);
           this.#o.logger.error("inbound deliveries given up: retry period over while the endpoint kept failing", { webhook: hook.key, jobs: n });
         }
-      } while (n >= EXPIRE_CHUNK && !this.#stopping);
+      } while (n > 0 && !this.#stopping);
     };
     this.#expiring.add(hook.key);
     expire()
@@ -415,20 +419,23 @@ export class InboundDeliveryWorker {
         const { reason, retryAfterMs } = outcome.classification;
         const next = nextInboundAttempt(hook.retry, { attempts, firstSeenAt: job.firstSeenAt }, this.#now(), retryAfterMs);
         const retryAt = next.kind === "retry" ? next.at : this.#now() + hook.retry.intervalSeconds * 1000;
-        if (this.#breaker.failed(target, retryAt)) {
-          this.#returnReady(hook.key);
-          this.#giveUpExpired(hook);
-        }
+        const held = this.#breaker.failed(target, retryAt);
+        if (held) this.#returnReady(hook.key);
         if (next.kind === "retry") {
           // The wake-up is armed once the reschedule has committed: until then the job is leased, and
           // a rescan meanwhile (a reload) would re-arm the timer without it, for up to MAX_SLEEP_MS.
           const rescheduled = spool.reschedule(job.id, { at: next.at, attempts, lastError: reason });
           this.#record(job, rescheduled);
           rescheduled.then((found) => found && this.#armTimer(next.at, false), () => undefined);
+          // After this outcome (and every one queued before it) has committed, so that no job is still
+          // leased for an outcome already decided.
+          if (held) rescheduled.finally(() => this.#giveUpExpired(hook.key)).catch(() => undefined);
           metrics.posts.inc({ webhook: hook.key, outcome: "retry" });
           logger.warn("inbound post failed; will retry", { ...fields, reason, retryAt: new Date(next.at).toISOString() });
         } else {
-          this.#record(job, spool.giveUp(job.id, `${reason}; ${next.reason}`));
+          const givenUp = spool.giveUp(job.id, `${reason}; ${next.reason}`);
+          this.#record(job, givenUp);
+          if (held) givenUp.finally(() => this.#giveUpExpired(hook.key)).catch(() => undefined);
           metrics.posts.inc({ webhook: hook.key, outcome: "gave_up" });
           metrics.gaveUp.inc({ webhook: hook.key, reason: "period_exceeded" });
           logger.error("inbound post failed; retry period over, delivery given up", { ...fields, reason: `${reason}; ${next.reason}` });

@@ -216,13 +216,15 @@ describe("retries and outcomes", () => {
     let offset = 0;
     const { h, rx } = await setup({ endpoints: { maxConnectionsPerOrigin: 4 } }, { now: () => Date.now() + offset });
     rx.respondWith((_req, res) => res.writeHead(500).end());
-    const set = { inbound: [inboundWebhook("a", `${rx.origin}/a`, { retry: { intervalSeconds: 10, periodDays: 1 } })] };
+    const set = { inbound: [inboundWebhook("a", `${rx.origin}/a`, { retry: { intervalSeconds: 600, periodDays: 1 } })] };
     h.relay.applyWebhooks(set);
     for (let i = 0; i < 8; i++) await h.send({ to: "x@example.com", subject: `doomed ${i}` });
     // 5 failures in a row hold the webhook (a post or two may have started before the fifth failed).
     await waitFor(async () => sumOf(await h.metric("mailhook_inbound_posts_total"), 'outcome="retry"') >= 5);
     offset = 2 * 86_400_000;
-    h.relay.applyWebhooks(set); // a reload wakes the worker: the hold is over, one post probes
+    // A reload wakes the worker: the hold is over, one post probes. (No second probe within the test: the
+    // interval is 10 minutes.)
+    h.relay.applyWebhooks(set);
     await waitFor(async () => /reason="period_exceeded"} 8/.test(await h.metric("mailhook_inbound_gave_up_total")));
     assert.match(await h.metric("mailhook_inbound_pending_jobs"), /^(?!.*webhook=)/s);
     // One post per mail at most before the hold, and one probe after it.
