@@ -231,6 +231,22 @@ describe("retries and outcomes", () => {
     assert.ok(rx.requests.length <= 9, `${rx.requests.length} posts`);
   });
 
+  test("mail waiting in memory for a slot when its endpoint is taken to be down is held in the spool like the rest", async () => {
+    let offset = 0;
+    // One post in flight per webhook, each answered late: the mails behind it wait in the worker's memory.
+    const { h, rx } = await setup({ endpoints: { maxConnectionsPerOrigin: 1 } }, { now: () => Date.now() + offset });
+    rx.respondWith((_req, res) => void sleep(150).then(() => res.writeHead(503).end()));
+    const set = { inbound: [inboundWebhook("a", `${rx.origin}/a`, { retry: { intervalSeconds: 600, periodDays: 1 } })] };
+    h.relay.applyWebhooks(set);
+    for (let i = 0; i < 10; i++) await h.send({ to: "x@example.com", subject: `queued ${i}` });
+    await waitFor(async () => sumOf(await h.metric("mailhook_inbound_posts_total"), 'outcome="retry"') >= 5);
+    // Past every mail's retry period: one probe fails, and every mail is given up, none left leased in memory.
+    offset = 2 * 86_400_000;
+    h.relay.applyWebhooks(set);
+    await waitFor(async () => /reason="period_exceeded"} 10/.test(await h.metric("mailhook_inbound_gave_up_total")));
+    assert.match(await h.metric("mailhook_inbound_pending_jobs"), /^(?!.*webhook=)/s);
+  });
+
   test("410 Gone stops retrying that post at once", async () => {
     const { h, rx } = await setup();
     rx.respondWith((_req, res) => res.writeHead(410).end());
